@@ -1,0 +1,27 @@
+# clawfleet in a container: the supervisor as a non-root user under a real init.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+# tini is PID 1: it forwards SIGTERM to the supervisor and reaps orphaned grandchildren.
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    XDG_STATE_HOME=/var/lib/clawfleet \
+    CLAWFLEET_CONFIG=/etc/clawfleet/fleet.yaml
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config/fleet.yaml /etc/clawfleet/fleet.yaml
+RUN ln -s /app/dist/cli.js /usr/local/bin/clawfleet && chmod +x /app/dist/cli.js \
+    && mkdir -p /var/lib/clawfleet && chown node:node /var/lib/clawfleet
+USER node
+# Gateway state, logs and the supervisor's runtime dir survive the container.
+VOLUME ["/var/lib/clawfleet"]
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
+CMD ["node", "/app/dist/cli.js", "up"]

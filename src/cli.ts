@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * The composition root: the only module that reads argv, the environment and process facts. Each
+ * command's module is imported when that command runs, so a light command (a demo gateway, a status
+ * query) never pays for the manifest parser or the logger.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type { CliContext } from './cli/context.js';
+
+const ctx: CliContext = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stdout.isTTY),
+};
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function finish(code: number): void {
+  process.exitCode = code;
+}
+
+function buildProgram(): Command {
+  const program = new Command('clawfleet')
+    .description('Keeps a fleet of OpenClaw gateways alive: isolated, probed, restarted, and the rescue bot above all.')
+    .version(packageVersion())
+    .showHelpAfterError('(run `clawfleet --help` for usage)')
+    .exitOverride();
+
+  program
+    .command('validate')
+    .description('check a manifest and print the resolved plan of every gateway')
+    .option('-c, --config <file>', 'manifest (default: $CLAWFLEET_CONFIG or config/fleet.yaml)')
+    .option('--json', 'print the plan as JSON, with each start environment (secrets masked)')
+    .action(async (options: { config?: string; json?: boolean }) => {
+      const { runValidate } = await import('./cli/validate.js');
+      finish(runValidate(options, ctx));
+    });
+
+  program
+    .command('ports')
+    .description("the fleet's port map, and which reserved ports something on this host already listens on")
+    .option('-c, --config <file>', 'manifest (default: $CLAWFLEET_CONFIG or config/fleet.yaml)')
+    .option('--json', 'print as JSON')
+    .action(async (options: { config?: string; json?: boolean }) => {
+      const { runPorts } = await import('./cli/ports.js');
+      finish(runPorts(options, ctx));
+    });
+
+  program
+    .command('schema')
+    .description("print the manifest's JSON Schema (for editor completion)")
+    .action(async () => {
+      const { manifestJsonSchema } = await import('./manifest/schema.js');
+      ctx.stdout(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
+      finish(0);
+    });
+
+  program
+    .command('init [file]')
+    .description('write a starter manifest with a main and a rescue gateway (default: fleet.yaml)')
+    .action(async (file: string | undefined) => {
+      const { runInit } = await import('./cli/init.js');
+      finish(runInit(file, ctx));
+    });
+
+  program
+    .command('demo-gateway')
+    .description('a light stand-in for an OpenClaw gateway, for demos and tests')
+    .allowUnknownOption(true)
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { runDemoGatewayCommand } = await import('./cli/demo-gateway.js');
+      // The demo gateway decides its own exit code, also for faults it was asked to inject.
+      process.exit(await runDemoGatewayCommand(args, ctx));
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`clawfleet: ${message}\n`);
+    if (process.env.CLAWFLEET_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}
+
+void main();

@@ -1,0 +1,33 @@
+/** Ports named in a gateway's own OpenClaw config file (JSON5, read only, never written). */
+import type { ExplicitPort } from '../plan/footprint.js';
+import type { InstanceConfigPorts } from '../plan/plan-fleet.js';
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function portValue(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? value : undefined;
+}
+
+/** The browser and canvas-host ports and cdpUrls an OpenClaw config sets. */
+export function extractInstancePorts(config: unknown, source: string): InstanceConfigPorts {
+  const ports: ExplicitPort[] = [];
+  const cdpUrls: string[] = [];
+  const root = object(config) ?? {};
+  const browser = object(root.browser);
+  const controlPort = portValue(browser?.controlPort);
+  if (controlPort !== undefined) ports.push({ port: controlPort, label: 'browser.controlPort' });
+  const canvasPort = portValue(object(root.canvasHost)?.port);
+  if (canvasPort !== undefined) ports.push({ port: canvasPort, label: 'canvasHost.port' });
+  if (typeof browser?.cdpUrl === 'string') cdpUrls.push(browser.cdpUrl);
+  for (const [name, profile] of Object.entries(object(browser?.profiles) ?? {})) {
+    const cdpPort = portValue(object(profile)?.cdpPort);
+    if (cdpPort !== undefined) ports.push({ port: cdpPort, label: `browser.profiles.${name}.cdpPort` });
+    const cdpUrl = object(profile)?.cdpUrl;
+    if (typeof cdpUrl === 'string') cdpUrls.push(cdpUrl);
+  }
+  return { source, ports, cdpUrls };
+}

@@ -1,0 +1,419 @@
+/**
+ * From a validated manifest to a fleet plan: defaults merged, OpenClaw's isolation rules applied,
+ * templates filled, units parsed, and every conflict between gateways reported. Pure: paths, home
+ * and instance configs come in as values.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { GatewaySettings, ProbeSettings, RawManifest } from '../manifest/schema.js';
+import { parseDuration, parseSize } from '../util/units.js';
+import { COMMAND_DEFAULTS, mergeSettings, OPENCLAW_DEFAULTS, PROBE_DEFAULTS } from './defaults.js';
+import { type ExplicitPort, footprintEnd, portFootprint } from './footprint.js';
+import { findPathConflicts, type OwnedPath } from './path-conflicts.js';
+import { fillTemplate, resolvePath } from './paths.js';
+import { findPortConflicts } from './port-conflicts.js';
+import type { FleetPlan, GatewayPlan, HealthPlan, KeyPath, PlanProblem, ProbePlan, RestartPolicy, StopPolicy, SupervisorPlan } from './types.js';
+
+/** Ports and cdpUrls found in a gateway's own OpenClaw config file. */
+export interface InstanceConfigPorts {
+  readonly source: string;
+  readonly ports: readonly ExplicitPort[];
+  readonly cdpUrls: readonly string[];
+}
+
+/** What the planner needs from the world, passed in so planning stays a function of values. */
+export interface PlanContext {
+  /** Absolute path of the manifest; relative paths in it are relative to its folder. */
+  readonly manifestPath: string;
+  readonly home: string;
+  /** Where per-user state lives (`$XDG_STATE_HOME`, else `~/.local/state`). */
+  readonly stateHome: string;
+  /** Extra ports from each instance's OpenClaw config, keyed by config path. */
+  readonly instancePorts?: ReadonlyMap<string, InstanceConfigPorts>;
+}
+
+/** The plan and everything wrong with it; the plan is only safe to run when `problems` is empty. */
+export interface PlanResult {
+  readonly plan: FleetPlan;
+  readonly problems: PlanProblem[];
+}
+
+const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+const DEFAULT_LOG_MAX_FILES = 5;
+
+/** The per-manifest runtime dir: one per manifest path, so two fleets on a host never share it. */
+export function defaultRuntimeDir(manifestPath: string, stateHome: string): string {
+  const hash = createHash('sha256').update(manifestPath).digest('hex').slice(0, 8);
+  const base = path.basename(manifestPath).replace(/\.(ya?ml|json)$/i, '');
+  return path.join(stateHome, 'clawfleet', `${base}-${hash}`);
+}
+
+/** OpenClaw's state dir for a profile: `~/.openclaw` for `default`, else `~/.openclaw-<profile>`. */
+export function openclawStateDir(home: string, profile: string): string {
+  return `${home}${path.sep}${profile === 'default' ? '.openclaw' : `.openclaw-${profile}`}`;
+}
+
+/** OpenClaw's workspace for a profile: `~/.openclaw/workspace[-<profile>]`. */
+export function openclawWorkspace(home: string, profile: string): string {
+  return `${home}${path.sep}.openclaw${path.sep}${profile === 'default' ? 'workspace' : `workspace-${profile}`}`;
+}
+
+class Problems {
+  readonly list: PlanProblem[] = [];
+  add(path: KeyPath, message: string): void {
+    this.list.push({ path, message });
+  }
+}
+
+function ms(text: string | undefined, fallback: string): number {
+  return parseDuration(text ?? fallback) ?? parseDuration(fallback)!;
+}
+
+function planProbe(settings: ProbeSettings | false | undefined): ProbePlan | undefined {
+  if (settings === false || settings === undefined) return undefined;
+  const action: ProbePlan['action'] =
+    settings.exec !== undefined
+      ? { type: 'exec', argv: settings.exec }
+      : settings.http !== undefined
+        ? { type: 'http', path: settings.http }
+        : { type: 'tcp' };
+  return {
+    action,
+    intervalMs: ms(settings.interval, PROBE_DEFAULTS.interval),
+    timeoutMs: ms(settings.timeout, PROBE_DEFAULTS.timeout),
+    failureThreshold: settings.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
+    successThreshold: settings.successThreshold ?? PROBE_DEFAULTS.successThreshold,
+  };
+}
+
+function planHealth(settings: GatewaySettings['health']): HealthPlan {
+  const health: HealthPlan = { startPeriodMs: ms(settings?.startPeriod, '60s') };
+  const startup = planProbe(settings?.startup);
+  const liveness = planProbe(settings?.liveness);
+  const readiness = planProbe(settings?.readiness);
+  return {
+    ...health,
+    ...(startup && { startup }),
+    ...(liveness && { liveness }),
+    ...(readiness && { readiness }),
+  };
+}
+
+function stringifyEnv(env: GatewaySettings['env']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env ?? {})) out[key] = String(value);
+  return out;
+}
+
+const NO_EXPLICIT_PORTS = { ports: [] as ExplicitPort[], cdpUrls: [] as string[] };
+const NO_URLS: readonly string[] = Object.freeze([]);
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Ports the manifest names explicitly for a gateway's browser and canvas host. */
+function manifestExplicitPorts(settings: GatewaySettings): { ports: ExplicitPort[]; cdpUrls: string[] } {
+  const ports: ExplicitPort[] = [];
+  const cdpUrls: string[] = [];
+  const browser = settings.browser;
+  if (browser?.controlPort !== undefined) ports.push({ port: browser.controlPort, label: 'browser.controlPort' });
+  if (settings.canvasHost?.port !== undefined) ports.push({ port: settings.canvasHost.port, label: 'canvasHost.port' });
+  if (browser?.cdpUrl !== undefined) cdpUrls.push(browser.cdpUrl);
+  for (const [name, profile] of Object.entries(browser?.profiles ?? {})) {
+    if (profile.cdpPort !== undefined) ports.push({ port: profile.cdpPort, label: `browser.profiles.${name}.cdpPort` });
+    if (profile.cdpUrl !== undefined) cdpUrls.push(profile.cdpUrl);
+  }
+  return { ports, cdpUrls };
+}
+
+/** The local port a cdpUrl points at, when it points at this host. */
+export function localCdpPort(url: string): number | undefined {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    if (!['localhost', '127.0.0.1', '::1', '0.0.0.0', '::'].includes(host) && !host.startsWith('127.')) return undefined;
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' || parsed.protocol === 'wss:' ? 443 : 80;
+    return port;
+  } catch {
+    return undefined;
+  }
+}
+
+function normaliseCdpUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.hostname.replace(/^localhost$/, '127.0.0.1')}:${parsed.port}`;
+  } catch {
+    return url;
+  }
+}
+
+function planSupervisor(raw: RawManifest, ctx: PlanContext, problems: Problems): SupervisorPlan {
+  const baseDir = path.dirname(ctx.manifestPath);
+  const settings = raw.supervisor ?? {};
+  const runtimeDir = settings.runtimeDir
+    ? resolvePath(settings.runtimeDir, ctx.home, baseDir)
+    : defaultRuntimeDir(ctx.manifestPath, ctx.stateHome);
+  let logDir = path.join(runtimeDir, 'logs');
+  if (settings.logs?.dir !== undefined) {
+    const filled = fillTemplate(settings.logs.dir, { runtimeDir });
+    if (filled.ok) logDir = resolvePath(filled.value, ctx.home, baseDir);
+    else problems.add(['supervisor', 'logs', 'dir'], filled.message);
+  }
+  if (settings.metrics !== undefined && !isLoopbackAddress(settings.metrics)) {
+    problems.add(['supervisor', 'metrics'], `the metrics listener must be a loopback address such as 127.0.0.1:9464, not "${settings.metrics}"`);
+  }
+  return {
+    runtimeDir,
+    logDir,
+    logMaxBytes: settings.logs?.maxSize ? (parseSize(settings.logs.maxSize) ?? DEFAULT_LOG_MAX_BYTES) : DEFAULT_LOG_MAX_BYTES,
+    logMaxFiles: settings.logs?.maxFiles ?? DEFAULT_LOG_MAX_FILES,
+    metrics: settings.metrics,
+    onStateChange: settings.hooks?.onStateChange,
+  };
+}
+
+function isLoopbackAddress(address: string): boolean {
+  const match = /^(.*):(\d+)$/.exec(address);
+  if (!match) return false;
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65535 && (host === 'localhost' || host === '::1' || host.startsWith('127.'));
+}
+
+interface PlannedGateway {
+  readonly plan: GatewayPlan;
+  readonly explicitPorts: ExplicitPort[];
+}
+
+/** What every gateway of a kind starts from: built-in defaults under the manifest's `defaults`, planned once. */
+interface KindBase {
+  readonly settings: GatewaySettings;
+  readonly health: HealthPlan;
+  readonly restart: RestartPolicy;
+  readonly stop: StopPolicy;
+}
+
+function kindBase(kind: 'openclaw' | 'command', raw: RawManifest): KindBase {
+  const settings = mergeSettings<GatewaySettings>(kind === 'openclaw' ? OPENCLAW_DEFAULTS : COMMAND_DEFAULTS, raw.defaults);
+  return { settings, health: planHealth(settings.health), restart: planRestart(settings.restart), stop: planStop(settings.stop) };
+}
+
+function planRestart(settings: GatewaySettings['restart']): RestartPolicy {
+  const backoff = settings?.backoff;
+  return {
+    policy: settings?.policy ?? 'always',
+    initialMs: ms(backoff?.initial, '100ms'),
+    maxMs: ms(backoff?.max, '30s'),
+    factor: backoff?.factor ?? 2,
+    jitter: backoff?.jitter ?? 0.2,
+    resetAfterMs: ms(settings?.resetAfter, '60s'),
+  };
+}
+
+function planStop(settings: GatewaySettings['stop']): StopPolicy {
+  return { signal: (settings?.signal ?? 'SIGTERM') as NodeJS.Signals, timeoutMs: ms(settings?.timeout, '10s') };
+}
+
+const PROFILE_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
+
+function deep<T>(under: T | undefined, over: T | undefined): T | undefined {
+  if (over === undefined) return under;
+  if (under === undefined) return over;
+  return mergeSettings(under as Record<string, unknown>, over as Record<string, unknown>) as T;
+}
+
+/**
+ * A gateway's settings over its kind's base, written as one object literal: a fixed shape keeps a
+ * fleet of 100 000 cheap to plan, where a generic keyed merge was the largest cost.
+ */
+function overlay(base: GatewaySettings, own: GatewaySettings): GatewaySettings {
+  return {
+    kind: own.kind ?? base.kind,
+    command: own.command ?? base.command,
+    args: own.args ?? base.args,
+    port: own.port ?? base.port,
+    role: own.role ?? base.role,
+    profile: own.profile ?? base.profile,
+    stateDir: own.stateDir ?? base.stateDir,
+    configPath: own.configPath ?? base.configPath,
+    workspace: own.workspace ?? base.workspace,
+    cwd: own.cwd ?? base.cwd,
+    env: deep(base.env, own.env),
+    envFile: own.envFile ?? base.envFile,
+    inheritEnv: own.inheritEnv ?? base.inheritEnv,
+    health: deep(base.health, own.health),
+    restart: deep(base.restart, own.restart),
+    stop: deep(base.stop, own.stop),
+    limits: deep(base.limits, own.limits),
+    schedule: deep(base.schedule, own.schedule),
+    browser: deep(base.browser, own.browser),
+    canvasHost: deep(base.canvasHost, own.canvasHost),
+    enabled: own.enabled ?? base.enabled,
+  };
+}
+
+function planGateway(
+  name: string,
+  own: GatewaySettings,
+  raw: RawManifest,
+  bases: Readonly<Record<'openclaw' | 'command', KindBase>>,
+  supervisor: SupervisorPlan,
+  ctx: PlanContext & { baseDir: string },
+  problems: Problems,
+): PlannedGateway | undefined {
+  const baseDir = ctx.baseDir;
+  const at = (key?: string | number, index?: number): KeyPath =>
+    key === undefined ? ['gateways', name] : index === undefined ? ['gateways', name, key] : ['gateways', name, key, index];
+  const kind = own.kind ?? raw.defaults?.kind ?? 'openclaw';
+  const base = bases[kind];
+  const settings = overlay(base.settings, own);
+  if ((own.command ?? raw.defaults?.command) === undefined && kind === 'command') {
+    problems.add(at(), `gateway "${name}" of kind "command" needs a "command" to run`);
+    return undefined;
+  }
+  if (settings.port === undefined) {
+    problems.add(at(), `gateway "${name}" needs a "port" (its base port)`);
+    return undefined;
+  }
+  const port = settings.port;
+  const profile = kind === 'openclaw' ? (settings.profile ?? name) : settings.profile;
+  if (kind === 'openclaw' && settings.profile === undefined && !PROFILE_RE.test(name)) {
+    problems.add(at(), `gateway name "${name}" is not a valid OpenClaw profile; set "profile"`);
+  }
+
+  const pathValues = { name, profile, runtimeDir: supervisor.runtimeDir, home: ctx.home, port: String(port) };
+  const resolveSetting = (key: 'stateDir' | 'configPath' | 'workspace' | 'cwd', fallback: string | undefined): string | undefined => {
+    const given = settings[key];
+    if (given === undefined) return fallback;
+    const filled = fillTemplate(given, pathValues);
+    if (!filled.ok) {
+      problems.add(at(key), filled.message);
+      return fallback;
+    }
+    return resolvePath(filled.value, ctx.home, baseDir);
+  };
+
+  const openclawProfile = profile ?? name;
+  const stateDir = resolveSetting('stateDir', kind === 'openclaw' ? openclawStateDir(ctx.home, openclawProfile) : undefined);
+  const configPath = resolveSetting(
+    'configPath',
+    kind === 'openclaw' && stateDir !== undefined ? `${stateDir}${path.sep}openclaw.json` : undefined,
+  );
+  const workspace = resolveSetting('workspace', kind === 'openclaw' ? openclawWorkspace(ctx.home, openclawProfile) : undefined);
+  const cwd = resolveSetting('cwd', `${supervisor.runtimeDir}${path.sep}gateways${path.sep}${name}`)!;
+
+  const argValues = { name, profile, runtimeDir: supervisor.runtimeDir, home: ctx.home, port: pathValues.port, stateDir, configPath, workspace, cwd };
+  const args: string[] = [];
+  (settings.args ?? []).forEach((arg, index) => {
+    const filled = fillTemplate(arg, argValues);
+    if (filled.ok) args.push(filled.value);
+    else problems.add(own.args ? at('args', index) : raw.defaults?.args ? ['defaults', 'args', index] : at(), filled.message);
+  });
+
+  const manifestPorts = settings.browser || settings.canvasHost ? manifestExplicitPorts(settings) : NO_EXPLICIT_PORTS;
+  const instance = configPath !== undefined ? ctx.instancePorts?.get(configPath) : undefined;
+  const explicitPorts = [...manifestPorts.ports, ...(instance?.ports ?? []).map((p) => ({ port: p.port, label: `${p.label} in ${instance!.source}` }))];
+  const cdpUrls = instance || manifestPorts.cdpUrls.length ? [...manifestPorts.cdpUrls, ...(instance?.cdpUrls ?? [])] : NO_URLS;
+  for (const url of cdpUrls) {
+    const local = localCdpPort(url);
+    if (local !== undefined) explicitPorts.push({ port: local, label: `cdpUrl ${url}` });
+  }
+  const footprint = portFootprint(kind, port, explicitPorts);
+  const end = footprintEnd(footprint);
+  if (end > 65535) {
+    problems.add(at('port'), `gateway "${name}" reserves ports ${port}..${end}, past 65535; use a base port of at most ${65535 - (end - port)}`);
+  }
+
+  const plan: GatewayPlan = {
+    name,
+    kind,
+    role: settings.role ?? 'main',
+    enabled: settings.enabled ?? true,
+    profile,
+    command: settings.command ?? 'openclaw',
+    args,
+    port,
+    stateDir,
+    configPath,
+    workspace,
+    cwd,
+    footprint,
+    env: settings.env ? stringifyEnv(settings.env) : NO_ENV,
+    envFile: settings.envFile !== undefined ? resolvePath(settings.envFile, ctx.home, baseDir) : undefined,
+    inheritEnv: settings.inheritEnv ?? [],
+    // Gateways that do not override these share the plans of their kind: immutable, and planned once.
+    health: own.health ? planHealth(settings.health) : base.health,
+    restart: own.restart ? planRestart(settings.restart) : base.restart,
+    stop: own.stop ? planStop(settings.stop) : base.stop,
+    memoryLimitBytes: settings.limits?.memory !== undefined ? parseSize(settings.limits.memory) : undefined,
+    restartSchedule: settings.schedule?.restart,
+    cdpUrls,
+  };
+  return { plan, explicitPorts };
+}
+
+function checkProfiles(gateways: readonly GatewayPlan[], problems: Problems): void {
+  const seen = new Map<string, string>();
+  for (const gateway of gateways) {
+    if (gateway.kind !== 'openclaw' || gateway.profile === undefined) continue;
+    const key = gateway.profile.toLowerCase();
+    const other = seen.get(key);
+    if (other !== undefined) {
+      problems.add(['gateways', gateway.name, 'profile'], `gateways "${other}" and "${gateway.name}" both use OpenClaw profile "${gateway.profile}" (profiles are case-insensitive); give each its own`);
+    } else seen.set(key, gateway.name);
+  }
+}
+
+function checkPaths(gateways: readonly GatewayPlan[], problems: Problems): void {
+  const collect = (key: 'stateDir' | 'configPath' | 'workspace'): OwnedPath[] =>
+    gateways.flatMap((g) => (g[key] !== undefined ? [{ gateway: g.name, path: g[key]! }] : []));
+  const kinds: Array<{ key: 'stateDir' | 'configPath' | 'workspace'; noun: string; nesting: boolean }> = [
+    { key: 'stateDir', noun: 'state dir', nesting: true },
+    { key: 'configPath', noun: 'config path', nesting: false },
+    { key: 'workspace', noun: 'workspace', nesting: true },
+  ];
+  for (const { key, noun, nesting } of kinds) {
+    for (const conflict of findPathConflicts(collect(key), nesting)) {
+      const message = conflict.same
+        ? `gateways "${conflict.outer.gateway}" and "${conflict.inner.gateway}" share the ${noun} ${conflict.inner.path}; each gateway needs its own`
+        : `the ${noun} of "${conflict.inner.gateway}" (${conflict.inner.path}) lies inside the ${noun} of "${conflict.outer.gateway}" (${conflict.outer.path}); they must not nest`;
+      problems.add(['gateways', conflict.inner.gateway, key], message);
+    }
+  }
+}
+
+function checkPorts(gateways: readonly GatewayPlan[], problems: Problems): void {
+  const conflicts = findPortConflicts(gateways.map((g) => ({ gateway: g.name, footprint: g.footprint })));
+  for (const c of conflicts) {
+    problems.add(
+      ['gateways', c.second, 'port'],
+      `gateways "${c.first}" and "${c.second}" both reserve port ${c.port} (${c.first}: ${c.firstRange.label}; ${c.second}: ${c.secondRange.label}); OpenClaw gateways need base ports at least 120 apart`,
+    );
+  }
+  const urls = new Map<string, string>();
+  for (const gateway of gateways) {
+    for (const url of new Set(gateway.cdpUrls.map(normaliseCdpUrl))) {
+      const other = urls.get(url);
+      if (other !== undefined && other !== gateway.name) {
+        problems.add(['gateways', gateway.name, 'browser'], `gateways "${other}" and "${gateway.name}" both use the browser cdpUrl ${url}; each needs its own browser`);
+      } else urls.set(url, gateway.name);
+    }
+  }
+}
+
+/** Resolves every gateway of a schema-valid manifest and checks the fleet for collisions. */
+export function planFleet(raw: RawManifest, ctx: PlanContext): PlanResult {
+  const problems = new Problems();
+  const supervisor = planSupervisor(raw, ctx, problems);
+  const gateways: GatewayPlan[] = [];
+  const bases = { openclaw: kindBase('openclaw', raw), command: kindBase('command', raw) };
+  const gatewayCtx = { ...ctx, baseDir: path.dirname(ctx.manifestPath) };
+  for (const [name, own] of Object.entries(raw.gateways)) {
+    const planned = planGateway(name, own ?? {}, raw, bases, supervisor, gatewayCtx, problems);
+    if (planned) gateways.push(planned.plan);
+  }
+  const running = gateways.filter((g) => g.enabled);
+  checkProfiles(running, problems);
+  checkPaths(running, problems);
+  checkPorts(running, problems);
+  return { plan: { manifestPath: ctx.manifestPath, supervisor, gateways }, problems: problems.list };
+}
