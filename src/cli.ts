@@ -36,6 +36,16 @@ function buildProgram(): Command {
     .exitOverride();
 
   program
+    .command('up')
+    .description('run the fleet in the foreground until SIGTERM/SIGINT, then stop it (rescue last) and exit 0')
+    .option('-c, --config <file>', 'manifest (default: $CLAWFLEET_CONFIG or config/fleet.yaml)')
+    .action(async (options: { config?: string }) => {
+      const { runUp } = await import('./cli/up.js');
+      // Gateways are detached and unref'd: once the fleet is stopped nothing of theirs keeps the process.
+      process.exit(await runUp(options, ctx));
+    });
+
+  program
     .command('validate')
     .description('check a manifest and print the resolved plan of every gateway')
     .option('-c, --config <file>', 'manifest (default: $CLAWFLEET_CONFIG or config/fleet.yaml)')

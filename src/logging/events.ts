@@ -1,0 +1,21 @@
+/** Everything the supervisor reports, as values: detection emits these, one module turns them into log lines. */
+import type { Phase, ProbeKind } from '../supervisor/lifecycle.js';
+
+export type SupervisorEvent =
+  | { type: 'supervisor-started'; manifest: string; runtimeDir: string; gateways: number; pid: number }
+  | { type: 'supervisor-stopping'; signal: string }
+  | { type: 'supervisor-stopped'; durationMs: number; leftovers: number }
+  | { type: 'transition'; gateway: string; from: Phase; to: Phase; reason?: string; pid?: number; restarts: number; retryInMs?: number }
+  | { type: 'spawned'; gateway: string; pid: number; command: string; cwd: string; log: string }
+  | { type: 'spawn-failed'; gateway: string; reason: string }
+  | { type: 'exited'; gateway: string; pid: number; code: number | null; signal: string | null; expected: boolean }
+  | { type: 'port-busy'; gateway: string; port: number; use: string; holderPid?: number; holder?: string; fatal: boolean }
+  | { type: 'stop-escalated'; gateway: string; pid: number; signal: string; timeoutMs: number }
+  | { type: 'leftovers-killed'; gateway: string; pids: number[] }
+  | { type: 'port-still-busy'; gateway: string; port: number; waitedMs: number }
+  | { type: 'probe-failed'; gateway: string; probe: ProbeKind; reason: string }
+  | { type: 'log-rotated'; gateway: string; file: string }
+  | { type: 'internal-error'; where: string; message: string };
+
+/** Where events go: the supervisor and its runners only ever call this. */
+export type EventSink = (event: SupervisorEvent) => void;

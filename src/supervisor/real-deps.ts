@@ -1,0 +1,61 @@
+/** The real adapters a runner uses, wired in one place. */
+import { closeSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { readListeners } from '../host/listeners.js';
+import type { EventSink } from '../logging/events.js';
+import type { SupervisorPlan } from '../plan/types.js';
+import { appendSupervisorNote, childLogPath, type ChildLogOptions, openChildLog } from './child-log.js';
+import type { RunnerDeps } from './gateway-runner.js';
+import { runProbe } from './probe.js';
+import { stopProcessTree, waitForPortFree } from './process-tree.js';
+import { spawnGateway } from './spawner.js';
+
+/** The CLI entry of this installation, so `command: clawfleet` runs this very clawfleet. */
+const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+/** Log options of one gateway under the supervisor's settings. */
+export function logOptions(supervisor: SupervisorPlan, gateway: string): ChildLogOptions {
+  return { dir: supervisor.logDir, name: gateway, maxBytes: supervisor.logMaxBytes, maxFiles: supervisor.logMaxFiles };
+}
+
+/** Real adapters for the given supervisor settings. */
+export function realRunnerDeps(options: {
+  supervisor: SupervisorPlan;
+  env: Readonly<Record<string, string | undefined>>;
+  envFiles: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  emit: EventSink;
+}): RunnerDeps {
+  const { supervisor } = options;
+  return {
+    now: () => Date.now(),
+    random: () => Math.random(),
+    setTimer: (ms, fn) => {
+      const handle = setTimeout(fn, ms);
+      return { cancel: () => clearTimeout(handle) };
+    },
+    spawn: spawnGateway,
+    stopTree: stopProcessTree,
+    waitPortFree: waitForPortFree,
+    probe: runProbe,
+    listening: (ports) =>
+      readListeners({ owners: true, ports: new Set(ports) }).map((l) => ({ port: l.port, pid: l.pid, command: l.command })),
+    openLog: (gateway) => {
+      const log = logOptions(supervisor, gateway);
+      return { fd: openChildLog(log), path: childLogPath(log.dir, log.name) };
+    },
+    closeFd: (fd) => closeSync(fd),
+    note: (gateway, text) => appendSupervisorNote(logOptions(supervisor, gateway), text),
+    resolveCommand: (command) => (command === 'clawfleet' ? { command: process.execPath, args: [CLI_PATH] } : { command, args: [] }),
+    supervisorEnv: options.env,
+    envFile: (path) => {
+      // Read afresh at each start so a rotated secret reaches the next process; fall back to what was validated.
+      try {
+        return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+      } catch {
+        return options.envFiles.get(path) ?? {};
+      }
+    },
+    emit: options.emit,
+  };
+}
