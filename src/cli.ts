@@ -5,7 +5,7 @@
  * query) never pays for the manifest parser or the logger.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import type { Command as CommandType } from 'commander';
 import type { CliContext } from './cli/context.js';
 
 const ctx: CliContext = {
@@ -28,7 +28,7 @@ function finish(code: number): void {
   process.exitCode = code;
 }
 
-function buildProgram(): Command {
+function buildProgram(Command: typeof CommandType): CommandType {
   const program = new Command('clawfleet')
     .description('Keeps a fleet of OpenClaw gateways alive: isolated, probed, restarted, and the rescue bot above all.')
     .version(packageVersion())
@@ -43,6 +43,21 @@ function buildProgram(): Command {
       const { runUp } = await import('./cli/up.js');
       // Gateways are detached and unref'd: once the fleet is stopped nothing of theirs keeps the process.
       process.exit(await runUp(options, ctx));
+    });
+
+  program
+    .command('__plan', { hidden: true })
+    .description('internal: load a manifest and print the plan as JSON, for the supervisor')
+    .requiredOption('-c, --config <file>')
+    .option('--display <name>')
+    .action(async (options: { config: string; display?: string }) => {
+      const [{ loadManifest }, { serializeLoad }, { loadContext }] = await Promise.all([
+        import('./manifest/load.js'),
+        import('./manifest/load-isolated.js'),
+        import('./cli/context.js'),
+      ]);
+      ctx.stdout(JSON.stringify(serializeLoad(loadManifest(options.config, loadContext(ctx), options.display))));
+      finish(0);
     });
 
   program
@@ -97,8 +112,27 @@ function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `up` is the long-running command: it skips the CLI library (whose memory would stay resident for
+ * the supervisor's whole life) and reads its one option here. Anything unusual goes through commander.
+ */
+function upOptions(argv: readonly string[]): { config?: string } | undefined {
+  if (argv[0] !== 'up') return undefined;
+  const rest = argv.slice(1);
+  if (rest.length === 0) return {};
+  if (rest.length === 2 && (rest[0] === '-c' || rest[0] === '--config') && !rest[1]!.startsWith('-')) return { config: rest[1] };
+  const inline = rest.length === 1 ? /^--config=(.+)$/.exec(rest[0]!) : null;
+  return inline ? { config: inline[1] } : undefined;
+}
+
 async function main(): Promise<void> {
-  const program = buildProgram();
+  const up = upOptions(process.argv.slice(2));
+  if (up) {
+    const { runUp } = await import('./cli/up.js');
+    process.exit(await runUp(up, ctx));
+  }
+  const { Command, CommanderError } = await import('commander');
+  const program = buildProgram(Command);
   try {
     await program.parseAsync(process.argv);
   } catch (error) {

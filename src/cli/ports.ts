@@ -3,7 +3,7 @@ import { canReadListeners, type Listener, readListeners } from '../host/listener
 import { loadManifest } from '../manifest/load.js';
 import type { GatewayPlan, PortRange } from '../plan/types.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
-import { reportProblems } from './validate.js';
+import { reportProblems } from './report.js';
 
 /** A reserved port that is in use on the host right now. */
 export interface BusyPort {

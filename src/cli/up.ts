@@ -1,12 +1,12 @@
 /** `clawfleet up`: runs the fleet in the foreground until SIGTERM or SIGINT, then stops it, rescue last. */
 import { mkdirSync } from 'node:fs';
 import { createLogger, loggingSink } from '../logging/logger.js';
-import { loadManifest } from '../manifest/load.js';
+import { loadManifestIsolated } from '../manifest/load-isolated.js';
 import { rotateChildLog } from '../supervisor/child-log.js';
 import { logOptions, realRunnerDeps } from '../supervisor/real-deps.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
-import { reportProblems } from './validate.js';
+import { reportProblems } from './report.js';
 
 /** How often child logs are checked against their size cap; the timer also keeps the supervisor's event loop alive. */
 const LOG_ROTATE_CHECK_MS = 5_000;
@@ -28,7 +28,7 @@ function nextStopSignal(onHangup: () => void): Promise<NodeJS.Signals> {
 /** Runs the supervisor; returns the exit code. */
 export async function runUp(options: { config?: string }, ctx: CliContext): Promise<number> {
   const file = manifestFile(options.config, ctx);
-  const loaded = loadManifest(file, loadContext(ctx));
+  const loaded = await loadManifestIsolated(file, loadContext(ctx));
   if (!loaded.ok) {
     reportProblems(loaded.problems, ctx);
     return EXIT.invalid;

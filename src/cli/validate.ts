@@ -1,17 +1,11 @@
 /** `clawfleet validate`: the resolved plan of every gateway, or every problem of the manifest. */
 import { loadManifest, type LoadedManifest } from '../manifest/load.js';
-import { formatProblem, type ManifestProblem } from '../manifest/problems.js';
 import { buildGatewayEnv, maskEnv } from '../plan/environment.js';
 import { compactRanges, footprintSize } from '../plan/footprint.js';
 import type { GatewayPlan, ProbePlan } from '../plan/types.js';
 import { formatDuration, formatSize } from '../util/units.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
-
-/** Prints problems one per line on stderr, with a count. */
-export function reportProblems(problems: readonly ManifestProblem[], ctx: CliContext): void {
-  for (const problem of problems) ctx.stderr(`${formatProblem(problem)}\n`);
-  ctx.stderr(`${problems.length} problem${problems.length === 1 ? '' : 's'} found; nothing was started or changed\n`);
-}
+import { reportProblems } from './report.js';
 
 function probeText(probe: ProbePlan | undefined): string {
   if (!probe) return 'off';

@@ -96,25 +96,25 @@ function validPart(input: unknown, issues: readonly z.core.$ZodIssue[]): RawMani
   return retry.success ? retry.data : undefined;
 }
 
-/** Reads, validates and plans the manifest at `file`. */
-export function loadManifest(file: string, ctx: LoadContext): LoadResult {
+/** Reads, validates and plans the manifest at `file`; `display` is how messages name it (default: `file`). */
+export function loadManifest(file: string, ctx: LoadContext, display: string = file): LoadResult {
   const manifestPath = path.resolve(ctx.cwd, file);
+  const shown = display;
   let text: string;
   try {
     text = readFileSync(manifestPath, 'utf8');
   } catch (error) {
-    return { ok: false, problems: [{ file, path: [], message: `cannot read the manifest: ${errorText(error)}` }] };
+    return { ok: false, problems: [{ file: shown, path: [], message: `cannot read the manifest: ${errorText(error)}` }] };
   }
-  const parsed = parseManifest(text, file);
+  const parsed = parseManifest(text, shown);
   if (!parsed.ok) {
     if (parsed.partial === undefined || parsed.locateKey === undefined) return { ok: false, problems: sortProblems(parsed.problems) };
     const locateKey = parsed.locateKey;
-    const manifestPath0 = path.resolve(ctx.cwd, file);
-    const extra = planFleet(parsed.partial, { manifestPath: manifestPath0, home: ctx.home, stateHome: ctx.stateHome }).problems;
-    const located = extra.map((p) => ({ file, ...locateKey(p.path), path: p.path, message: p.message }));
+    const extra = planFleet(parsed.partial, { manifestPath, home: ctx.home, stateHome: ctx.stateHome }).problems;
+    const located = extra.map((p) => ({ file: shown, ...locateKey(p.path), path: p.path, message: p.message }));
     return { ok: false, problems: sortProblems([...parsed.problems, ...located]) };
   }
-  const at = (keyPath: KeyPath, message: string): ManifestProblem => ({ file, ...parsed.locateKey(keyPath), path: keyPath, message });
+  const at = (keyPath: KeyPath, message: string): ManifestProblem => ({ file: shown, ...parsed.locateKey(keyPath), path: keyPath, message });
 
   const planCtx = { manifestPath, home: ctx.home, stateHome: ctx.stateHome };
   const first = planFleet(parsed.raw, planCtx);
