@@ -47,16 +47,10 @@ function buildProgram(Command: typeof CommandType): CommandType {
 
   program
     .command('__plan', { hidden: true })
-    .description('internal: load a manifest and print the plan as JSON, for the supervisor')
-    .requiredOption('-c, --config <file>')
-    .option('--display <name>')
-    .action(async (options: { config: string; display?: string }) => {
-      const [{ loadManifest }, { serializeLoad }, { loadContext }] = await Promise.all([
-        import('./manifest/load.js'),
-        import('./manifest/load-isolated.js'),
-        import('./cli/context.js'),
-      ]);
-      ctx.stdout(JSON.stringify(serializeLoad(loadManifest(options.config, loadContext(ctx), options.display))));
+    .description('internal: load the manifest named on stdin and print the plan as JSON, for the supervisor')
+    .action(async () => {
+      const [{ servePlanRequest }, { loadContext }] = await Promise.all([import('./manifest/load-isolated.js'), import('./cli/context.js')]);
+      await servePlanRequest(loadContext(ctx), process.stdin, ctx.stdout);
       finish(0);
     });
 

@@ -15,6 +15,11 @@ export type SupervisorEvent =
   | { type: 'port-still-busy'; gateway: string; port: number; waitedMs: number }
   | { type: 'probe-failed'; gateway: string; probe: ProbeKind; reason: string }
   | { type: 'log-rotated'; gateway: string; file: string }
+  | { type: 'manifest-rejected'; trigger: string; problems: string[] }
+  | { type: 'manifest-accepted'; trigger: string; changes: number }
+  | { type: 'rollout-step'; gateway: string; change: 'add' | 'remove' | 'restart' | 'update'; why?: string }
+  | { type: 'rollout-done'; durationMs: number }
+  | { type: 'rollout-stopped'; reason: string; pending: number }
   | { type: 'internal-error'; where: string; message: string };
 
 /** Where events go: the supervisor and its runners only ever call this. */

@@ -85,6 +85,21 @@ export function loggingSink(logger: Logger): EventSink {
       case 'log-rotated':
         forGateway(event.gateway).debug({ event: type, file: event.file }, 'rotated its log');
         return;
+      case 'manifest-rejected':
+        logger.error({ event: type, trigger: event.trigger, problems: event.problems }, `manifest edit rejected (${event.trigger}); the fleet keeps running on the last good manifest:\n  ${event.problems.join('\n  ')}`);
+        return;
+      case 'manifest-accepted':
+        logger.info({ event: type, trigger: event.trigger, changes: event.changes }, `manifest accepted (${event.trigger}): ${event.changes} change${event.changes === 1 ? '' : 's'} to roll out`);
+        return;
+      case 'rollout-step':
+        forGateway(event.gateway).info({ event: type, change: event.change, why: event.why }, `rollout: ${event.change}${event.why ? ` (${event.why})` : ''}`);
+        return;
+      case 'rollout-done':
+        logger.info({ event: type, durationMs: event.durationMs }, `rollout done in ${Math.round(event.durationMs)} ms`);
+        return;
+      case 'rollout-stopped':
+        logger.error({ event: type, reason: event.reason, pending: event.pending }, `rollout stopped with ${event.pending} change(s) not applied: ${event.reason}`);
+        return;
       case 'internal-error':
         logger.error({ event: type, where: event.where }, `internal error in ${event.where}: ${event.message}`);
         return;

@@ -106,16 +106,43 @@ export class GatewayRunner {
     this.dispatch({ type: 'restart', reason });
   }
 
+  /** Takes new settings that need no new process (probes, restart, stop, limits): probes restart with them. */
+  applyLive(plan: GatewayPlan): void {
+    this.plan = plan;
+    const running = [...this.probeLoops.keys()];
+    for (const loop of this.probeLoops.values()) loop.cancel();
+    this.probeLoops.clear();
+    this.setProbes(running);
+  }
+
+  /** Takes new start settings; they apply at the next start (the caller restarts it). */
+  replacePlan(plan: GatewayPlan): void {
+    this.plan = plan;
+  }
+
   /** Resolves once the lifecycle satisfies `predicate`. */
   until(predicate: (state: Lifecycle) => boolean): Promise<Lifecycle> {
+    return this.untilOr(predicate, undefined) as Promise<Lifecycle>;
+  }
+
+  /** Resolves with the state once `predicate` holds, or undefined after `timeoutMs`. */
+  untilOr(predicate: (state: Lifecycle) => boolean, timeoutMs: number | undefined): Promise<Lifecycle | undefined> {
     if (predicate(this.state)) return Promise.resolve(this.state);
     return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
       const listener = (state: Lifecycle): void => {
         if (!predicate(state)) return;
         this.listeners.delete(listener);
+        timer?.cancel();
         resolve(state);
       };
       this.listeners.add(listener);
+      if (timeoutMs !== undefined) {
+        timer = this.deps.setTimer(timeoutMs, () => {
+          this.listeners.delete(listener);
+          resolve(undefined);
+        });
+      }
     });
   }
 

@@ -23,7 +23,8 @@ export function logOptions(supervisor: SupervisorPlan, gateway: string): ChildLo
 export function realRunnerDeps(options: {
   supervisor: SupervisorPlan;
   env: Readonly<Record<string, string | undefined>>;
-  envFiles: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The envFile contents of the last accepted manifest, the fallback when a file cannot be read at a start. */
+  envFiles: () => ReadonlyMap<string, Readonly<Record<string, string>>>;
   emit: EventSink;
 }): RunnerDeps {
   const { supervisor } = options;
@@ -53,7 +54,7 @@ export function realRunnerDeps(options: {
       try {
         return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
       } catch {
-        return options.envFiles.get(path) ?? {};
+        return options.envFiles().get(path) ?? {};
       }
     },
     emit: options.emit,

@@ -102,11 +102,12 @@ export function alive(pid: number): boolean {
 /** Stops the supervisor (SIGTERM, then SIGKILL) and kills whatever it spawned; removes the temp dir. */
 export async function cleanupFleets(): Promise<void> {
   for (const fleet of running) {
-    if (fleet.exitCode === null && fleet.proc.pid !== undefined) {
+    const ended = (): boolean => fleet.proc.exitCode !== null || fleet.proc.signalCode !== null;
+    if (!ended() && fleet.proc.pid !== undefined) {
       fleet.proc.kill('SIGTERM');
       const deadline = Date.now() + 8_000;
-      while (fleet.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      if (fleet.exitCode === null) fleet.proc.kill('SIGKILL');
+      while (!ended() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      if (!ended()) fleet.proc.kill('SIGKILL');
     }
     for (const pid of fleet.spawnedPids()) {
       for (const target of [-pid, pid]) {
