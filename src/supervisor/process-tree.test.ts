@@ -164,7 +164,7 @@ describe('stopProcessTree', () => {
     const report = await stop(gateway, 300);
     expect(report.escalated).toBe(true);
     expect(report.durationMs).toBeGreaterThanOrEqual(290);
-    expect(report.durationMs).toBeLessThan(3_000);
+    expect(report.durationMs).toBeLessThan(5_000);
     expect(report.survivors).toEqual([]);
     expect(await gateway.child.exited).toEqual({ code: null, signal: 'SIGKILL' });
   });
@@ -185,13 +185,13 @@ describe('stopProcessTree', () => {
     const gateway = await start(FIXTURES.forksEscapee);
     const escapee = await printedPid(gateway);
     expect(readProcStat(escapee)?.session).toBe(escapee);
-    const report = await stop(gateway, 2_000);
+    const report = await stop(gateway, 10_000);
     expect(report.escalated).toBe(false);
     expect(report.leftovers).toEqual([escapee]);
     expect(report.survivors).toEqual([]);
     expect(isGone(escapee)).toBe(true);
     // The escapee needed no wait for the kill timer: it is swept as soon as the leader exits.
-    expect(report.durationMs).toBeLessThan(2_000);
+    expect(report.durationMs).toBeLessThan(5_000);
   });
 
   it('sweeps an escapee whose parent died of the stop signal, found through the snapshot', async () => {
@@ -214,9 +214,10 @@ describe('stopProcessTree', () => {
   it('returns at once for a gateway that already exited', async () => {
     const gateway = await start(FIXTURES.exitsAtOnce, { waitReady: false });
     await gateway.child.exited;
-    const report = await stop(gateway, 300);
+    // A long stop timeout: returning well before it shows nothing waited for the timer.
+    const report = await stop(gateway, 10_000);
     expect(report).toMatchObject({ escalated: false, leftovers: [], survivors: [], denied: [] });
-    expect(report.durationMs).toBeLessThan(300);
+    expect(report.durationMs).toBeLessThan(5_000);
   });
 
   it('refuses to signal its own process group', async () => {
