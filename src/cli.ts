@@ -45,6 +45,55 @@ function buildProgram(Command: typeof CommandType): CommandType {
       process.exit(await runUp(options, ctx));
     });
 
+  const configOption = ['-c, --config <file>', 'manifest (default: $CLAWFLEET_CONFIG or config/fleet.yaml)'] as const;
+
+  program
+    .command('status')
+    .description('ask the running supervisor: one row per gateway')
+    .option(...configOption)
+    .option('--json', 'print the status object')
+    .action(async (options: { config?: string; json?: boolean }) => {
+      const { runStatus } = await import('./cli/control.js');
+      finish(await runStatus(options, ctx));
+    });
+
+  for (const [name, what] of [
+    ['start', 'start gateways (lifts a `stop`)'],
+    ['stop', 'stop gateways and keep them stopped (across edits and supervisor restarts) until `start`'],
+    ['restart', 'restart gateways gracefully, one at a time, waiting for readiness, rescue last'],
+  ] as const) {
+    const command = program
+      .command(`${name} [names...]`)
+      .description(what)
+      .option(...configOption)
+      .option('--all', 'every gateway');
+    if (name === 'stop') command.option('--force', 'stop even the last rescue gateway that is up');
+    command.action(async (names: string[], options: { config?: string; all?: boolean; force?: boolean }) => {
+      const { runAction } = await import('./cli/control.js');
+      finish(await runAction(name, names, options, ctx));
+    });
+  }
+
+  program
+    .command('reload')
+    .description('re-read the manifest now (SIGHUP does the same)')
+    .option(...configOption)
+    .action(async (options: { config?: string }) => {
+      const { runReload } = await import('./cli/control.js');
+      finish(await runReload(options, ctx));
+    });
+
+  program
+    .command('logs <name>')
+    .description("a gateway's captured stdout and stderr, across rotations")
+    .option(...configOption)
+    .option('-n, --lines <n>', 'how many lines from the end', '50')
+    .option('-f, --follow', 'keep printing new lines')
+    .action(async (name: string, options: { config?: string; lines?: string; follow?: boolean }) => {
+      const { runLogs } = await import('./cli/logs.js');
+      finish(await runLogs(name, options, ctx));
+    });
+
   program
     .command('__plan', { hidden: true })
     .description('internal: load the manifest named on stdin and print the plan as JSON, for the supervisor')

@@ -1,30 +1,35 @@
 /**
  * `clawfleet up`: runs the fleet in the foreground until SIGTERM or SIGINT, then stops it, rescue last.
  * Edits of the manifest (and of its envFiles), SIGHUP and `clawfleet reload` re-read it: a valid edit
- * rolls out one gateway at a time, an invalid one changes nothing.
+ * rolls out one gateway at a time, an invalid one changes nothing. The control socket in the runtime
+ * dir answers `status`, `start`, `stop`, `restart` and `reload`.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { handleControl } from '../control/handler.js';
+import { writeRuntimePointer } from '../control/locate.js';
+import { SOCKET_NAME } from '../control/protocol.js';
+import { listenControl } from '../control/server.js';
 import type { EventSink } from '../logging/events.js';
 import { createLogger, loggingSink } from '../logging/logger.js';
 import { PlanLoader } from '../manifest/load-isolated.js';
 import type { LoadedManifest } from '../manifest/load.js';
-import { formatProblem } from '../manifest/problems.js';
 import { rotateChildLog } from '../supervisor/child-log.js';
 import { type ManifestWatcher, watchManifest } from '../supervisor/manifest-watcher.js';
 import { logOptions, realRunnerDeps } from '../supervisor/real-deps.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { Reloader } from '../supervisor/reloader.js';
+import { type HoldStore, Supervisor } from '../supervisor/supervisor.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
 import { reportProblems } from './report.js';
+import { Maintenance } from '../supervisor/maintenance.js';
+import { StateHookRunner } from '../supervisor/state-hook.js';
+
+/** A state-change hook that runs longer than this is killed: it must never hold supervision up. */
+const HOOK_TIMEOUT_MS = 30_000;
 
 /** How often child logs are checked against their size cap; the timer also keeps the supervisor's event loop alive. */
 const LOG_ROTATE_CHECK_MS = 5_000;
-
-/** Where a running supervisor leaves its pid, so `clawfleet reload` can find it. */
-export function pidFile(runtimeDir: string): string {
-  return path.join(runtimeDir, 'supervisor.pid');
-}
 
 /** Resolves with the first stop signal. */
 function nextStopSignal(): Promise<NodeJS.Signals> {
@@ -45,92 +50,99 @@ function watchedFiles(manifest: LoadedManifest): string[] {
   return [manifest.plan.manifestPath, ...new Set(envFiles)];
 }
 
-/**
- * Serialises reloads: one load at a time, and a request that arrives during a load is run once after
- * it (latest wins), so no edit is lost and none is applied out of order.
- */
-class Reloader {
-  private busy = false;
-  private again: string | undefined;
-  envFiles: LoadedManifest['envFiles'];
-
-  constructor(
-    private readonly file: string,
-    private readonly display: string,
-    private readonly loader: PlanLoader,
-    private readonly supervisor: Supervisor,
-    private readonly onAccepted: (manifest: LoadedManifest) => void,
-    initial: LoadedManifest,
-  ) {
-    this.envFiles = initial.envFiles;
-  }
-
-  async reload(trigger: string): Promise<void> {
-    if (this.busy) {
-      this.again = trigger;
-      return;
-    }
-    this.busy = true;
-    try {
-      const result = await this.loader.load(this.file, this.display);
-      if (!result.ok) this.supervisor.rejectManifest(result.problems.map(formatProblem), trigger);
-      else {
-        this.envFiles = result.manifest.envFiles;
-        this.onAccepted(result.manifest);
-        void this.supervisor.applyManifest(result.manifest, trigger);
+/** The operator's stop overrides, in the runtime dir (written atomically). */
+function holdFile(runtimeDir: string): HoldStore {
+  const file = path.join(runtimeDir, 'stopped.json');
+  return {
+    load: () => {
+      try {
+        const names = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+        return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+      } catch {
+        return [];
       }
-    } finally {
-      this.busy = false;
-    }
-    const again = this.again;
-    this.again = undefined;
-    if (again !== undefined) await this.reload(again);
-  }
+    },
+    save: (names) => {
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, `${JSON.stringify([...names].sort())}\n`, { mode: 0o600 });
+      renameSync(temp, file);
+    },
+  };
 }
 
 /** Runs the supervisor; returns the exit code. */
 export async function runUp(options: { config?: string }, ctx: CliContext): Promise<number> {
   const file = manifestFile(options.config, ctx);
   const absolute = path.resolve(ctx.cwd, file);
-  const loader = new PlanLoader(loadContext(ctx));
+  const loadCtx = loadContext(ctx);
+  const loader = new PlanLoader(loadCtx);
   const loaded = await loader.load(absolute, file);
   if (!loaded.ok) {
     reportProblems(loaded.problems, ctx);
     return EXIT.invalid;
   }
   const { plan } = loaded.manifest;
+  const runtimeDir = plan.supervisor.runtimeDir;
   try {
-    mkdirSync(plan.supervisor.runtimeDir, { recursive: true, mode: 0o700 });
+    mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
     mkdirSync(plan.supervisor.logDir, { recursive: true, mode: 0o700 });
+    writeRuntimePointer(absolute, loadCtx.stateHome, runtimeDir);
   } catch (error) {
-    ctx.stderr(`cannot create the runtime dir ${plan.supervisor.runtimeDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    ctx.stderr(`cannot create the runtime dir ${runtimeDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
     return EXIT.failure;
   }
 
   const logger = createLogger({ pretty: ctx.isTTY, level: ctx.env.CLAWFLEET_LOG_LEVEL });
-  const emit = loggingSink(logger);
+  const log = loggingSink(logger);
+  let supervisor: Supervisor | undefined;
+  const hooks = stateHooks(plan.supervisor.onStateChange, runtimeDir, ctx.env, (event) => log(event));
+  const emit: EventSink = (event) => {
+    log(event);
+    if (hooks && event.type === 'transition') {
+      hooks.notify({
+        gateway: event.gateway,
+        role: supervisor?.runner(event.gateway)?.role ?? 'main',
+        from: event.from,
+        to: event.to,
+        reason: event.reason,
+        pid: event.pid,
+        at: new Date().toISOString(),
+      });
+    }
+  };
   let reloader: Reloader | undefined;
   const deps = realRunnerDeps({ supervisor: plan.supervisor, env: ctx.env, envFiles: () => reloader?.envFiles ?? loaded.manifest.envFiles, emit });
-  const supervisor = new Supervisor(loaded.manifest, deps);
+  supervisor = new Supervisor(loaded.manifest, deps, holdFile(runtimeDir));
+  const fleet = supervisor;
+  const maintenance = new Maintenance(fleet, emit, plan.supervisor.sampleIntervalMs);
+  const startedAt = new Date();
 
   let watcher: ManifestWatcher | undefined;
-  reloader = new Reloader(absolute, file, loader, supervisor, (manifest) => watcher?.watch(watchedFiles(manifest)), loaded.manifest);
-  const onHangup = (): void => void reloader!.reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
+  reloader = new Reloader(absolute, file, loader, fleet, (manifest) => {
+    watcher?.watch(watchedFiles(manifest));
+    void maintenance.reschedule();
+  }, loaded.manifest);
+  const control = await listenControl(path.join(runtimeDir, SOCKET_NAME), (req) => handleControl(req, { supervisor: fleet, reloader: reloader!, startedAt }));
+  if (!control.ok) {
+    ctx.stderr(`a supervisor is already running for ${control.running.manifest} (pid ${control.running.pid}); stop it first\n`);
+    loader.dispose();
+    return EXIT.supervisor;
+  }
+  process.on('SIGHUP', () => void reloader!.reload('SIGHUP'));
   watcher = await startWatcher(loaded.manifest, loader, reloader, emit, logger);
 
   const rotation = setInterval(() => {
-    for (const gateway of supervisor.plan.gateways) {
+    for (const gateway of fleet.plan.gateways) {
       const log = logOptions(plan.supervisor, gateway.name);
       if (rotateChildLog(log)) emit({ type: 'log-rotated', gateway: gateway.name, file: `${log.dir}/${log.name}.log` });
     }
   }, LOG_ROTATE_CHECK_MS);
 
-  const pidPath = pidFile(plan.supervisor.runtimeDir);
-  writeFileSync(pidPath, `${process.pid}\n`, { mode: 0o600 });
+  const metrics = plan.supervisor.metrics ? await startMetrics(plan.supervisor.metrics, fleet, emit) : undefined;
   const stopping = nextStopSignal();
-  emit({ type: 'supervisor-started', manifest: plan.manifestPath, runtimeDir: plan.supervisor.runtimeDir, gateways: plan.gateways.length, pid: process.pid });
-  await supervisor.start();
+  emit({ type: 'supervisor-started', manifest: plan.manifestPath, runtimeDir, gateways: plan.gateways.length, pid: process.pid });
+  await fleet.start();
+  await maintenance.start();
 
   const signal = await stopping;
   const began = Date.now();
@@ -140,12 +152,65 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
   process.on('SIGINT', again);
   await watcher?.close();
   loader.dispose();
-  await supervisor.shutdown(`supervisor received ${signal}`);
+  await maintenance.stop();
+  await fleet.shutdown(`supervisor received ${signal}`);
+  await control.close();
+  await metrics?.close();
+  await hooks?.drain();
   clearInterval(rotation);
-  rmSync(pidPath, { force: true });
   emit({ type: 'supervisor-stopped', durationMs: Date.now() - began, leftovers: 0 });
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return EXIT.ok;
+}
+
+/** The operator's state-change hook, when the manifest names one. */
+function stateHooks(argv: readonly string[] | undefined, cwd: string, env: CliContext['env'], emit: EventSink): StateHookRunner | undefined {
+  if (!argv || argv.length === 0) return undefined;
+  const base: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'LANG', 'TZ', 'USER']) if (env[name] !== undefined) base[name] = env[name]!;
+  return new StateHookRunner(argv, {
+    env: base,
+    cwd,
+    timeoutMs: HOOK_TIMEOUT_MS,
+    onDone: (change, result) => {
+      if (!result.ok) {
+        const detail = result.timedOut ? `timed out after ${HOOK_TIMEOUT_MS} ms` : `exit ${result.code ?? result.signal}${result.stderrTail ? `: ${result.stderrTail.trim().split('\n').pop()}` : ''}`;
+        emit({ type: 'hook-failed', gateway: change.gateway, to: change.to, detail });
+      }
+    },
+    onDropped: (change) => emit({ type: 'hook-failed', gateway: change.gateway, to: change.to, detail: 'dropped: too many hooks queued' }),
+  });
+}
+
+/** The Prometheus endpoint, when the manifest asks for one; a failure to listen is logged, not fatal. */
+async function startMetrics(address: string, supervisor: Supervisor, emit: EventSink): Promise<{ close(): Promise<void> } | undefined> {
+  const { startMetricsServer } = await import('../metrics/metrics-server.js');
+  try {
+    const server = await startMetricsServer(address, () => ({
+      gateways: supervisor.status().map((g) => {
+        const runner = supervisor.runner(g.name);
+        const latency: Partial<Record<'startup' | 'liveness' | 'readiness', number>> = {};
+        for (const [kind, record] of runner?.lastProbe ?? []) latency[kind] = record.latencyMs;
+        return {
+          name: g.name,
+          role: g.role,
+          state: g.state,
+          up: g.pid !== null,
+          ready: g.health.ready,
+          restarts: g.restarts,
+          cpuPercent: g.cpu,
+          memoryBytes: g.memoryBytes,
+          probeLatencyMs: latency,
+        };
+      }),
+      manifestErrors: supervisor.manifestStatus().error ? 1 : 0,
+    }));
+    emit({ type: 'metrics-listening', address });
+    return server;
+  } catch (error) {
+    emit({ type: 'internal-error', where: 'metrics', message: `cannot serve metrics on ${address}: ${(error as Error).message}` });
+    return undefined;
+  }
 }
 
 async function startWatcher(manifest: LoadedManifest, loader: PlanLoader, reloader: Reloader, emit: EventSink, logger: Logger): Promise<ManifestWatcher | undefined> {

@@ -20,6 +20,11 @@ export type SupervisorEvent =
   | { type: 'rollout-step'; gateway: string; change: 'add' | 'remove' | 'restart' | 'update'; why?: string }
   | { type: 'rollout-done'; durationMs: number }
   | { type: 'rollout-stopped'; reason: string; pending: number }
+  | { type: 'memory-limit'; gateway: string; memoryBytes: number; limitBytes: number; samples: number }
+  | { type: 'planned-restart'; gateway: string; schedule: string }
+  | { type: 'restart-deferred'; gateway: string; why: string; reason: string }
+  | { type: 'hook-failed'; gateway: string; to: string; detail: string }
+  | { type: 'metrics-listening'; address: string }
   | { type: 'internal-error'; where: string; message: string };
 
 /** Where events go: the supervisor and its runners only ever call this. */

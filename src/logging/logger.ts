@@ -100,6 +100,21 @@ export function loggingSink(logger: Logger): EventSink {
       case 'rollout-stopped':
         logger.error({ event: type, reason: event.reason, pending: event.pending }, `rollout stopped with ${event.pending} change(s) not applied: ${event.reason}`);
         return;
+      case 'memory-limit':
+        forGateway(event.gateway).warn({ event: type, memoryBytes: event.memoryBytes, limitBytes: event.limitBytes, samples: event.samples }, `process tree uses ${Math.round(event.memoryBytes / 1048576)} MB, over its limit of ${Math.round(event.limitBytes / 1048576)} MB for ${event.samples} samples: graceful restart`);
+        return;
+      case 'planned-restart':
+        forGateway(event.gateway).info({ event: type, schedule: event.schedule }, `planned restart (schedule ${event.schedule})`);
+        return;
+      case 'restart-deferred':
+        forGateway(event.gateway).warn({ event: type, why: event.why, reason: event.reason }, `${event.why} deferred: ${event.reason}`);
+        return;
+      case 'hook-failed':
+        forGateway(event.gateway).warn({ event: type, to: event.to, detail: event.detail }, `state hook failed: ${event.detail}`);
+        return;
+      case 'metrics-listening':
+        logger.info({ event: type, address: event.address }, `metrics on http://${event.address}/metrics`);
+        return;
       case 'internal-error':
         logger.error({ event: type, where: event.where }, `internal error in ${event.where}: ${event.message}`);
         return;

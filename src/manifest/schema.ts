@@ -3,6 +3,7 @@
  * Meaning (defaults, derived paths, parsed units) is given later by the planner, so this file is also
  * the source of the JSON Schema editors use.
  */
+import cron from 'node-cron';
 import { z } from 'zod';
 import { DURATION_PATTERN, SIZE_PATTERN } from '../util/units.js';
 
@@ -33,7 +34,7 @@ const signal = z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL', 'SIGUSR2'], {
 
 const probe = z
   .strictObject({
-    http: z.string().startsWith('/', { error: 'an http probe path starts with "/"' }).optional(),
+    http: z.string().regex(/^\/[\x21-\x7e]*$/, { error: 'an http probe path starts with "/" and has no spaces (escape them as %20)' }).optional(),
     tcp: z.literal(true, { error: 'use "tcp: true" to probe the base port' }).optional(),
     exec: z.array(z.string()).min(1, { error: 'exec needs at least the program to run' }).optional(),
     interval: duration.optional(),
@@ -94,7 +95,14 @@ export const gatewaySettingsSchema = z.strictObject({
     .optional(),
   stop: z.strictObject({ signal: signal.optional(), timeout: duration.optional() }).optional(),
   limits: z.strictObject({ memory: size.optional() }).optional(),
-  schedule: z.strictObject({ restart: z.string().min(1).optional() }).optional(),
+  schedule: z
+    .strictObject({
+      restart: z
+        .string()
+        .refine((expression) => cron.validate(expression), { error: 'expected a cron expression such as "0 4 * * *" (minute hour day month weekday)' })
+        .optional(),
+    })
+    .optional(),
   browser: z
     .strictObject({
       controlPort: port.optional(),
@@ -116,6 +124,7 @@ const supervisorSchema = z.strictObject({
     })
     .optional(),
   metrics: z.string().min(1).optional(),
+  sampleInterval: duration.optional(),
   hooks: z.strictObject({ onStateChange: z.array(z.string()).min(1).optional() }).optional(),
 });
 

@@ -3,8 +3,8 @@
  * templates filled, units parsed, and every conflict between gateways reported. Pure: paths, home
  * and instance configs come in as values.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { defaultRuntimeDir } from '../control/locate.js';
 import type { GatewaySettings, ProbeSettings, RawManifest } from '../manifest/schema.js';
 import { parseDuration, parseSize } from '../util/units.js';
 import { COMMAND_DEFAULTS, mergeSettings, OPENCLAW_DEFAULTS, PROBE_DEFAULTS } from './defaults.js';
@@ -41,12 +41,7 @@ export interface PlanResult {
 const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_LOG_MAX_FILES = 5;
 
-/** The per-manifest runtime dir: one per manifest path, so two fleets on a host never share it. */
-export function defaultRuntimeDir(manifestPath: string, stateHome: string): string {
-  const hash = createHash('sha256').update(manifestPath).digest('hex').slice(0, 8);
-  const base = path.basename(manifestPath).replace(/\.(ya?ml|json)$/i, '');
-  return path.join(stateHome, 'clawfleet', `${base}-${hash}`);
-}
+export { defaultRuntimeDir };
 
 /** OpenClaw's state dir for a profile: `~/.openclaw` for `default`, else `~/.openclaw-<profile>`. */
 export function openclawStateDir(home: string, profile: string): string {
@@ -167,6 +162,7 @@ function planSupervisor(raw: RawManifest, ctx: PlanContext, problems: Problems):
     logMaxBytes: settings.logs?.maxSize ? (parseSize(settings.logs.maxSize) ?? DEFAULT_LOG_MAX_BYTES) : DEFAULT_LOG_MAX_BYTES,
     logMaxFiles: settings.logs?.maxFiles ?? DEFAULT_LOG_MAX_FILES,
     metrics: settings.metrics,
+    sampleIntervalMs: ms(settings.sampleInterval, '10s'),
     onStateChange: settings.hooks?.onStateChange,
   };
 }

@@ -101,6 +101,8 @@ export interface SupervisorPlan {
   readonly logMaxBytes: number;
   readonly logMaxFiles: number;
   readonly metrics: string | undefined;
+  /** How often each gateway's process tree is sampled (CPU, memory, memory limit). */
+  readonly sampleIntervalMs: number;
   readonly onStateChange: readonly string[] | undefined;
 }
 

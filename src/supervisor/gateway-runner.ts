@@ -32,8 +32,10 @@ export interface RunnerDeps {
   stopTree(req: StopRequest): Promise<StopReport>;
   waitPortFree(port: number, timeoutMs: number): Promise<boolean>;
   probe(action: ProbeAction, target: ProbeTarget, timeoutMs: number): Promise<ProbeOutcome>;
-  /** Which of `ports` something listens on now. */
+  /** Which of `ports` something listens on now, and which process holds each (reads /proc: slow-ish). */
   listening(ports: readonly number[]): PortHolder[];
+  /** Quick check that the base port can be bound (undefined when it cannot tell). */
+  canBind(port: number): Promise<boolean | undefined>;
   /** Opens the gateway's log file for the child to write to; returns the fd and the path. */
   openLog(gateway: string): { fd: number; path: string };
   closeFd(fd: number): void;
@@ -62,6 +64,7 @@ export interface ProbeRecord {
 export class GatewayRunner {
   private state: Lifecycle;
   private generation = 0;
+  private footprintChecked = false;
   private child: SpawnedChild | undefined;
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly probeLoops = new Map<ProbeKind, { cancel(): void }>();
@@ -118,6 +121,7 @@ export class GatewayRunner {
   /** Takes new start settings; they apply at the next start (the caller restarts it). */
   replacePlan(plan: GatewayPlan): void {
     this.plan = plan;
+    this.footprintChecked = false;
   }
 
   /** Resolves once the lifecycle satisfies `predicate`. */
@@ -214,13 +218,18 @@ export class GatewayRunner {
       if (generation === this.generation) this.dispatch({ type: 'spawn-failed', reason });
     };
     try {
-      const holders = this.deps.listening(footprintPorts(plan));
+      // The whole footprint is read from /proc at the first start and whenever the base port is taken;
+      // a restart after a crash only needs the quick check, so the replacement is not delayed.
+      const baseFree = await this.deps.canBind(plan.port);
+      const fullCheck = !this.footprintChecked || baseFree !== true;
+      this.footprintChecked = true;
+      const holders = fullCheck ? this.deps.listening(footprintPorts(plan)) : [];
       for (const holder of holders) {
         const range = plan.footprint.ranges.find((r) => r.from <= holder.port && holder.port <= r.to);
         const fatal = holder.port === plan.port;
         this.deps.emit({ type: 'port-busy', gateway: plan.name, port: holder.port, use: range?.label ?? 'reserved', holderPid: holder.pid, holder: holder.command, fatal });
       }
-      const base = holders.find((h) => h.port === plan.port);
+      const base = holders.find((h) => h.port === plan.port) ?? (baseFree === false ? { port: plan.port } : undefined);
       if (base) {
         failed(`port ${plan.port} is busy: held by ${base.pid !== undefined ? `pid ${base.pid} (${base.command ?? '?'})` : 'a process this user cannot see'}`);
         return;

@@ -8,7 +8,8 @@ import type { SupervisorPlan } from '../plan/types.js';
 import { appendSupervisorNote, childLogPath, type ChildLogOptions, openChildLog } from './child-log.js';
 import type { RunnerDeps } from './gateway-runner.js';
 import { runProbe } from './probe.js';
-import { stopProcessTree, waitForPortFree } from './process-tree.js';
+import { stopProcessTree } from './process-tree.js';
+import { canBind, waitUntilBindable } from '../host/port-check.js';
 import { spawnGateway } from './spawner.js';
 
 /** The CLI entry of this installation, so `command: clawfleet` runs this very clawfleet. */
@@ -37,7 +38,8 @@ export function realRunnerDeps(options: {
     },
     spawn: spawnGateway,
     stopTree: stopProcessTree,
-    waitPortFree: waitForPortFree,
+    waitPortFree: waitUntilBindable,
+    canBind,
     probe: runProbe,
     listening: (ports) =>
       readListeners({ owners: true, ports: new Set(ports) }).map((l) => ({ port: l.port, pid: l.pid, command: l.command })),

@@ -21,6 +21,10 @@ export interface Fleet {
   add(plan: GatewayPlan, specHash: string): GatewayRunner;
   remove(name: string): void;
   setSpecHash(name: string, hash: string): void;
+  /** Runs one disruptive change at a time across the fleet (edits, operator restarts, limits, schedules). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Gateways the operator stopped: kept down through edits until started again. */
+  isHeld(name: string): boolean;
 }
 
 /** The accepted manifest a rollout drives the fleet towards. */
@@ -32,7 +36,8 @@ export interface RolloutTarget {
 /** The latest rollout's outcome, for status. */
 export type RolloutState = { state: 'idle' } | { state: 'rolling' } | { state: 'stopped'; reason: string; pending: number };
 
-type StepResult = { ok: true } | { ok: false; reason: string };
+/** The outcome of one step. */
+export type StepResult = { ok: true } | { ok: false; reason: string };
 
 const FAILED: ReadonlySet<Lifecycle['phase']> = new Set(['backoff', 'crashloop', 'conflict', 'stopped']);
 
@@ -98,7 +103,7 @@ export class Rollout {
       }
       const next = planned.changes.find((c) => c.kind !== 'update');
       if (!next) break;
-      const result = await this.apply(next);
+      const result = await this.fleet.exclusive(() => this.apply(next));
       if (!result.ok) {
         this.stop(result.reason, planned.changes.filter((c) => c.kind !== 'update').length);
         return;
@@ -129,12 +134,18 @@ export class Rollout {
         this.emit({ type: 'rollout-step', gateway: change.plan.name, change: 'add' });
         this.fleet.remove(change.plan.name);
         const runner = this.fleet.add(change.plan, change.specHash);
-        if (!change.plan.enabled) return { ok: true };
+        if (!change.plan.enabled || this.fleet.isHeld(change.plan.name)) return { ok: true };
         runner.start();
         return this.waitReady(runner, 'after it was added');
       }
       case 'restart': {
         const runner = this.fleet.runners().get(change.plan.name)!;
+        if (this.fleet.isHeld(change.plan.name) || runner.lifecycle.want === 'down') {
+          // Stopped by the operator: the new settings wait for the next start.
+          runner.replacePlan(change.plan);
+          this.fleet.setSpecHash(change.plan.name, change.specHash);
+          return { ok: true };
+        }
         const guard = await this.guard(runner);
         if (!guard.ok) return guard;
         this.emit({ type: 'rollout-step', gateway: change.plan.name, change: 'restart', why: change.why });
@@ -149,7 +160,7 @@ export class Rollout {
   }
 
   /** Waits for the gateway to be ready again, bounded by its own start period; fails early if it fails. */
-  private async waitReady(runner: GatewayRunner, when: string): Promise<StepResult> {
+  async waitReady(runner: GatewayRunner, when: string): Promise<StepResult> {
     const bound = runner.gatewayPlan.health.startPeriodMs + READY_GRACE_MS;
     // Let the restart leave `ready` first, then wait for it to come back or to fail.
     await runner.untilOr((s) => s.phase !== 'ready', 1_000);
@@ -163,7 +174,7 @@ export class Rollout {
    * Before taking a serving gateway down: a main waits for every rescue to be ready; a rescue waits for
    * another rescue or a main to be ready. A gateway that does not serve anyway is replaced at once.
    */
-  private async guard(runner: GatewayRunner): Promise<StepResult> {
+  async guard(runner: GatewayRunner): Promise<StepResult> {
     if (runner.lifecycle.phase !== 'ready') return { ok: true };
     const others = [...this.fleet.runners().values()].filter((r) => r !== runner && r.gatewayPlan.enabled);
     const rescues = others.filter((r) => r.role === 'rescue');

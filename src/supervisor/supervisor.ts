@@ -6,8 +6,21 @@ import { compactRanges } from '../plan/footprint.js';
 import type { FleetPlan, GatewayPlan } from '../plan/types.js';
 import { GatewayRunner, type RunnerDeps } from './gateway-runner.js';
 import type { Phase } from './lifecycle.js';
-import { startSpecHash } from './reconcile.js';
-import { Rollout, type RolloutState } from './rollout.js';
+import { planChanges, startSpecHash } from './reconcile.js';
+import { Rollout, type RolloutState, type StepResult } from './rollout.js';
+
+/** An operator command's result for one gateway. */
+export interface Outcome {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+/** Where the operator's stop overrides are kept, so they survive edits and supervisor restarts. */
+export interface HoldStore {
+  load(): string[];
+  save(names: string[]): void;
+}
 
 /** A manifest as the loader returns it: the plan and the envFile contents it was planned with. */
 export interface AcceptedManifest {
@@ -44,7 +57,15 @@ export interface GatewayStatus {
   reason: string | null;
   nextRetryAt: string | null;
   health: { live: boolean; ready: boolean };
+  cpu: number | null;
+  memoryBytes: number | null;
   ports: { base: number; reserved: Array<[number, number]> };
+}
+
+/** CPU (% of one core) and memory of a gateway's whole process tree, as last sampled. */
+export interface Usage {
+  cpuPercent: number;
+  memoryBytes: number;
 }
 
 export class Supervisor {
@@ -54,11 +75,17 @@ export class Supervisor {
   private appliedAt: number | undefined;
   private manifestError: ManifestStatus['error'] = null;
   private shuttingDown = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly held: Set<string>;
+  /** Last resource sample per gateway, set by the sampler. */
+  readonly usage = new Map<string, Usage>();
 
   constructor(
     manifest: AcceptedManifest,
     private readonly deps: RunnerDeps,
+    private readonly holds: HoldStore = { load: () => [], save: () => undefined },
   ) {
+    this.held = new Set(holds.load());
     this.plan = manifest.plan;
     this.hashes = specHashes(manifest);
     for (const gateway of manifest.plan.gateways) this.runners.set(gateway.name, new GatewayRunner(gateway, deps));
@@ -77,6 +104,8 @@ export class Supervisor {
           this.hashes.delete(name);
         },
         setSpecHash: (name, hash) => this.hashes.set(name, hash),
+        exclusive: (fn) => this.exclusive(fn),
+        isHeld: (name) => this.held.has(name),
       },
       deps,
       deps.emit,
@@ -97,6 +126,13 @@ export class Supervisor {
     return done.then(() => {
       if (this.rollout.state.state === 'idle') this.appliedAt = this.deps.now();
     });
+  }
+
+  /** How many changes an accepted manifest asks for now. */
+  changesFor(manifest: AcceptedManifest): number {
+    const current = new Map([...this.runners].map(([name, r]) => [name, { plan: r.gatewayPlan, specHash: this.hashes.get(name) ?? '', ready: r.lifecycle.phase === 'ready' }]));
+    const planned = planChanges(current, manifest.plan.gateways, specHashes(manifest));
+    return planned.ok ? planned.changes.length : 0;
   }
 
   /** Keeps the fleet as it is and remembers why an edit was refused, until a good edit replaces it. */
@@ -128,7 +164,7 @@ export class Supervisor {
   /** Starts every enabled gateway: rescues first, mains once the rescues have a process (or a short bound passed). */
   async start(): Promise<void> {
     this.appliedAt = this.deps.now();
-    const enabled = this.gateways.filter((r) => r.gatewayPlan.enabled);
+    const enabled = this.gateways.filter((r) => r.gatewayPlan.enabled && !this.held.has(r.name));
     const rescues = enabled.filter((r) => r.role === 'rescue');
     for (const rescue of rescues) rescue.start();
     if (rescues.length > 0) {
@@ -142,6 +178,7 @@ export class Supervisor {
       timer?.cancel();
     }
     for (const main of enabled.filter((r) => r.role !== 'rescue')) main.start();
+    for (const runner of this.gateways.filter((r) => this.held.has(r.name))) runner.stop('stopped by the operator');
   }
 
   /** Stops the fleet: every main first (in parallel), then the rescues; resolves when no process is left. */
@@ -154,6 +191,95 @@ export class Supervisor {
       for (const runner of group) runner.stop(reason);
       await Promise.all(group.map((r) => r.until((s) => s.phase === 'stopped' || s.phase === 'disabled')));
     }
+  }
+
+  /** Runs disruptive changes one at a time, whoever asks (edits, operator restarts, limits, schedules). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves the names of an operator command: unknown names are an error. */
+  resolveNames(names: readonly string[], all: boolean): { ok: true; runners: GatewayRunner[] } | { ok: false; error: string } {
+    if (all) return { ok: true, runners: this.gateways.filter((r) => r.gatewayPlan.enabled) };
+    const unknown = names.filter((n) => !this.runners.has(n));
+    if (unknown.length > 0) {
+      return { ok: false, error: `no gateway named ${unknown.map((n) => `"${n}"`).join(', ')} in ${this.plan.manifestPath} (known: ${[...this.runners.keys()].join(', ')})` };
+    }
+    if (names.length === 0) return { ok: false, error: 'name at least one gateway, or --all' };
+    return { ok: true, runners: names.map((n) => this.runners.get(n)!) };
+  }
+
+  /** Starts gateways the operator names, lifting their stop override; waits until each is ready or failed. */
+  async operatorStart(runners: readonly GatewayRunner[]): Promise<Outcome[]> {
+    for (const runner of runners) this.held.delete(runner.name);
+    this.holds.save([...this.held]);
+    return Promise.all(
+      runners.map(async (runner) => {
+        if (!runner.gatewayPlan.enabled) return { name: runner.name, ok: false, message: 'disabled in the manifest (enabled: false)' };
+        if (runner.hasProcess && runner.lifecycle.want === 'up') return { name: runner.name, ok: true, message: `already running (${runner.lifecycle.phase}, pid ${runner.lifecycle.pid ?? '-'})` };
+        runner.start();
+        const result = await this.rollout.waitReady(runner, 'after it was started');
+        return { name: runner.name, ok: result.ok, message: result.ok ? `ready (pid ${runner.lifecycle.pid})` : result.reason };
+      }),
+    );
+  }
+
+  /**
+   * Stops gateways and keeps them stopped through edits and supervisor restarts. Stopping every rescue
+   * that is up is refused without `force`, as a disruption budget guards a drain.
+   */
+  async operatorStop(runners: readonly GatewayRunner[], force: boolean): Promise<{ refused: string } | { outcomes: Outcome[] }> {
+    const stopping = new Set(runners.map((r) => r.name));
+    const upRescues = this.gateways.filter((r) => r.role === 'rescue' && r.hasProcess && r.lifecycle.want === 'up');
+    const left = upRescues.filter((r) => !stopping.has(r.name));
+    if (!force && upRescues.length > 0 && left.length === 0) {
+      return { refused: `refusing to stop ${upRescues.map((r) => `"${r.name}"`).join(', ')}: that would leave no rescue gateway up (use --force to stop anyway)` };
+    }
+    for (const runner of runners) this.held.add(runner.name);
+    this.holds.save([...this.held]);
+    const outcomes = await Promise.all(
+      runners.map(async (runner) => {
+        runner.stop('stopped by the operator');
+        await runner.until((s) => s.phase === 'stopped' || s.phase === 'disabled');
+        return { name: runner.name, ok: true, message: 'stopped (stays stopped until `clawfleet start`)' };
+      }),
+    );
+    return { outcomes };
+  }
+
+  /** Restarts gateways one at a time, each waiting for readiness and for the rescue rule, mains first. */
+  async operatorRestart(runners: readonly GatewayRunner[], why: string): Promise<Outcome[]> {
+    const ordered = [...runners.filter((r) => r.role !== 'rescue'), ...runners.filter((r) => r.role === 'rescue')];
+    const outcomes: Outcome[] = [];
+    for (const runner of ordered) {
+      if (this.held.has(runner.name) || runner.lifecycle.phase === 'disabled') {
+        outcomes.push({ name: runner.name, ok: false, message: 'stopped by the operator or disabled: use `clawfleet start`' });
+        continue;
+      }
+      const result = await this.guardedRestart(runner, why);
+      outcomes.push({ name: runner.name, ok: result.ok, message: result.ok ? `ready again (pid ${runner.lifecycle.pid})` : result.reason });
+      if (!result.ok) {
+        for (const rest of ordered.slice(ordered.indexOf(runner) + 1)) outcomes.push({ name: rest.name, ok: false, message: 'not restarted: the rolling restart stopped' });
+        break;
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * A graceful restart that keeps the rescue guarantee: one disruptive change at a time, and only while
+   * the other role is ready; waits for the gateway to be ready again.
+   */
+  guardedRestart(runner: GatewayRunner, why: string): Promise<StepResult> {
+    return this.exclusive(async () => {
+      if (!runner.hasProcess || runner.lifecycle.want === 'down') return { ok: false, reason: `"${runner.name}" is not running` };
+      const guard = await this.rollout.guard(runner);
+      if (!guard.ok) return guard;
+      runner.restart(why);
+      return this.rollout.waitReady(runner, 'after its restart');
+    });
   }
 
   /** Every gateway's status, rescue first. */
@@ -173,6 +299,8 @@ export class Supervisor {
         reason: s.reason ?? null,
         nextRetryAt: s.retryAt !== undefined ? new Date(s.retryAt).toISOString() : null,
         health: { live: s.live, ready: s.ready },
+        cpu: s.pid !== undefined ? (this.usage.get(runner.name)?.cpuPercent ?? null) : null,
+        memoryBytes: s.pid !== undefined ? (this.usage.get(runner.name)?.memoryBytes ?? null) : null,
         ports: { base: plan.port, reserved: compactRanges(plan.footprint) },
       };
     });
