@@ -42,10 +42,11 @@ export interface Fleet {
 const running = new Set<Fleet>();
 
 /** Writes `manifest` (YAML) into a fresh temp dir and starts `clawfleet up` on it. */
-export function startFleet(manifest: string, options: { env?: Record<string, string> } = {}): Fleet {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'clawfleet-up-'));
+export function startFleet(manifest: string, options: { env?: Record<string, string>; sameAs?: Fleet } = {}): Fleet {
+  // `sameAs`: a new supervisor on the manifest (and dir) of an earlier one, as after a restart.
+  const dir = options.sameAs?.dir ?? mkdtempSync(path.join(os.tmpdir(), 'clawfleet-up-'));
   const file = path.join(dir, 'fleet.yaml');
-  writeFileSync(file, manifest.replaceAll('{{dir}}', dir));
+  if (!options.sameAs) writeFileSync(file, manifest.replaceAll('{{dir}}', dir));
   const proc = spawn(process.execPath, [CLI, 'up', '-c', file], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', CLAWFLEET_LOG_LEVEL: 'debug', ...options.env },
@@ -118,8 +119,8 @@ export async function cleanupFleets(): Promise<void> {
         }
       }
     }
-    rmSync(fleet.dir, { recursive: true, force: true });
     running.delete(fleet);
+    if (![...running].some((other) => other.dir === fleet.dir)) rmSync(fleet.dir, { recursive: true, force: true });
   }
 }
 
