@@ -95,6 +95,16 @@ function buildProgram(Command: typeof CommandType): CommandType {
     });
 
   program
+    .command('install')
+    .description('write a systemd user unit (Linux) or launchd agent (macOS) that runs `clawfleet up` for this manifest')
+    .option(...configOption)
+    .option('--dry-run', 'print the file instead of writing it')
+    .action(async (options: { config?: string; dryRun?: boolean }) => {
+      const { runInstall } = await import('./cli/install.js');
+      finish(runInstall(options, ctx));
+    });
+
+  program
     .command('__plan', { hidden: true })
     .description('internal: load the manifest named on stdin and print the plan as JSON, for the supervisor')
     .action(async () => {

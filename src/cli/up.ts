@@ -24,6 +24,7 @@ import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
 import { reportProblems } from './report.js';
 import { Maintenance } from '../supervisor/maintenance.js';
 import { StateHookRunner } from '../supervisor/state-hook.js';
+import { readStateFile, writeStateFile } from '../supervisor/state-file.js';
 
 /** A state-change hook that runs longer than this is killed: it must never hold supervision up. */
 const HOOK_TIMEOUT_MS = 30_000;
@@ -31,16 +32,21 @@ const HOOK_TIMEOUT_MS = 30_000;
 /** How often child logs are checked against their size cap; the timer also keeps the supervisor's event loop alive. */
 const LOG_ROTATE_CHECK_MS = 5_000;
 
-/** Resolves with the first stop signal. */
+/**
+ * Resolves with the first stop signal. SIGTERM and SIGINT stop the fleet; SIGUSR2 makes the supervisor
+ * exit and leave every gateway running, for an upgrade: the next `up` adopts them.
+ */
 function nextStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGUSR2', stop);
       resolve(signal);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.on('SIGUSR2', stop);
   });
 }
 
@@ -112,7 +118,10 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
   };
   let reloader: Reloader | undefined;
   const deps = realRunnerDeps({ supervisor: plan.supervisor, env: ctx.env, envFiles: () => reloader?.envFiles ?? loaded.manifest.envFiles, emit });
-  supervisor = new Supervisor(loaded.manifest, deps, holdFile(runtimeDir));
+  supervisor = new Supervisor(loaded.manifest, deps, holdFile(runtimeDir), {
+    load: () => readStateFile(runtimeDir),
+    save: (fleet) => writeStateFile(runtimeDir, fleet),
+  });
   const fleet = supervisor;
   const maintenance = new Maintenance(fleet, emit, plan.supervisor.sampleIntervalMs);
   const startedAt = new Date();
@@ -146,6 +155,18 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
 
   const signal = await stopping;
   const began = Date.now();
+  if (signal === 'SIGUSR2') {
+    // Hand over: gateways keep running (and are recorded in the state file) for the next supervisor.
+    logger.info({ event: 'handover' }, 'SIGUSR2: exiting and leaving the gateways running for the next supervisor to adopt');
+    await watcher?.close();
+    loader.dispose();
+    await maintenance.stop();
+    fleet.persist();
+    await control.close();
+    await metrics?.close();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    return EXIT.ok;
+  }
   emit({ type: 'supervisor-stopping', signal });
   const again = (): void => logger.warn('already stopping: each gateway gets SIGKILL once its stop timeout has passed');
   process.on('SIGTERM', again);

@@ -25,6 +25,8 @@ export type SupervisorEvent =
   | { type: 'restart-deferred'; gateway: string; why: string; reason: string }
   | { type: 'hook-failed'; gateway: string; to: string; detail: string }
   | { type: 'metrics-listening'; address: string }
+  | { type: 'adopted'; gateway: string; pid: number; uptimeMs: number }
+  | { type: 'orphan-stopped'; gateway: string; pid: number; why: string }
   | { type: 'internal-error'; where: string; message: string };
 
 /** Where events go: the supervisor and its runners only ever call this. */

@@ -115,6 +115,12 @@ export function loggingSink(logger: Logger): EventSink {
       case 'metrics-listening':
         logger.info({ event: type, address: event.address }, `metrics on http://${event.address}/metrics`);
         return;
+      case 'adopted':
+        forGateway(event.gateway).info({ event: type, pid: event.pid, uptimeMs: event.uptimeMs }, `adopted pid ${event.pid} from the previous supervisor (up ${Math.round(event.uptimeMs / 1000)}s)`);
+        return;
+      case 'orphan-stopped':
+        forGateway(event.gateway).info({ event: type, pid: event.pid, why: event.why }, `stopped pid ${event.pid} left by the previous supervisor: ${event.why}`);
+        return;
       case 'internal-error':
         logger.error({ event: type, where: event.where }, `internal error in ${event.where}: ${event.message}`);
         return;

@@ -109,6 +109,31 @@ export class GatewayRunner {
     this.dispatch({ type: 'restart', reason });
   }
 
+  /** The current process, for the state file. */
+  get process(): { pid: number; pgid: number; startTicks: number | undefined } | undefined {
+    return this.child ? { pid: this.child.pid, pgid: this.child.pgid, startTicks: this.child.startTicks } : undefined;
+  }
+
+  /** Calls `listener` after every change of the lifecycle. */
+  subscribe(listener: (state: Lifecycle) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /**
+   * Takes over a process an earlier supervisor started: it is probed, sampled, stopped and restarted
+   * like one of ours. Its exit is noticed by polling, since it is not our child.
+   */
+  adopt(child: SpawnedChild, startedAt: number): void {
+    this.footprintChecked = true;
+    this.child = child;
+    this.generation += 1;
+    void child.exited.then((exit) => {
+      this.deps.emit({ type: 'exited', gateway: this.plan.name, pid: child.pid, code: exit.code, signal: exit.signal, expected: this.state.phase === 'stopping' });
+      if (this.child === child) this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal });
+    });
+    this.dispatch({ type: 'adopted', pid: child.pid, startedAt });
+  }
+
   /** Takes new settings that need no new process (probes, restart, stop, limits): probes restart with them. */
   applyLive(plan: GatewayPlan): void {
     this.plan = plan;

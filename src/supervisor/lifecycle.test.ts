@@ -194,6 +194,16 @@ describe('lifecycle: operator and supervisor requests', () => {
     expect(failed.state.phase).toBe('stopped');
   });
 
+  it('takes over a process of the previous supervisor without a startup phase', () => {
+    const r = run(plan, [{ type: 'adopted', pid: 77, startedAt: -5000 }, probe('readiness', true)]);
+    expect(r.states[0]).toMatchObject({ phase: 'running', pid: 77, startedAt: -5000, started: true, want: 'up', restarts: 0 });
+    expect(r.effects[0]).toContainEqual({ type: 'probes', run: ['liveness', 'readiness'] });
+    expect(r.state.phase).toBe('ready');
+    const died = run(plan, [{ type: 'exited', code: null, signal: null }, gone], r.state);
+    expect(died.states[0]!.reason).toMatch(/exit code is unknown/);
+    expect(died.state).toMatchObject({ phase: 'starting', restarts: 1 });
+  });
+
   it('does nothing for a disabled gateway', () => {
     const r = run(plan, [{ type: 'start' }], initialLifecycle(false));
     expect(r.state.phase).toBe('disabled');

@@ -72,6 +72,8 @@ export type LifecycleEvent =
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'restart'; readonly reason: string }
   | { readonly type: 'spawned'; readonly pid: number }
+  /** A process started by an earlier supervisor, recognised and taken over as if started now. */
+  | { readonly type: 'adopted'; readonly pid: number; readonly startedAt: number }
   | { readonly type: 'spawn-failed'; readonly reason: string }
   | { readonly type: 'exited'; readonly code: number | null; readonly signal: string | null }
   | { readonly type: 'probe'; readonly probe: ProbeKind; readonly ok: boolean; readonly reason?: string }
@@ -184,6 +186,7 @@ function afterFailure(state: Lifecycle, failure: PendingFailure, ctx: StepContex
 
 function exitReason(code: number | null, signal: string | null): string {
   if (signal) return `killed by ${signal}`;
+  if (code === null) return 'exited (its exit code is unknown: it was adopted from the previous supervisor)';
   if (code === EXIT_CONFLICT) return `exited ${EXIT_CONFLICT}: another instance owns its state or port, or its config is invalid`;
   return `exited with code ${code}`;
 }
@@ -273,6 +276,13 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
       }
       if (state.phase !== 'starting' || state.pid !== undefined) return { state, effects: [] };
       return onSpawned(state, event.pid, ctx);
+
+    case 'adopted': {
+      if (state.phase !== 'stopped' || state.pid !== undefined) return { state, effects: [] };
+      // It was running before the supervisor restarted: no startup phase, readiness is re-established.
+      const started = markStarted({ ...state, want: 'up', pid: event.pid, startedAt: event.startedAt }, ctx);
+      return { state: { ...started.state, reason: 'adopted from the previous supervisor' }, effects: started.effects };
+    }
 
     case 'spawn-failed':
       if (state.phase === 'stopping' && state.pid === undefined) return step(state, { type: 'tree-gone' }, ctx);

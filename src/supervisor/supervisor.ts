@@ -8,12 +8,20 @@ import { GatewayRunner, type RunnerDeps } from './gateway-runner.js';
 import type { Phase } from './lifecycle.js';
 import { planChanges, startSpecHash } from './reconcile.js';
 import { Rollout, type RolloutState, type StepResult } from './rollout.js';
+import { bootId, executable, isSameProcess, pollExit, type RecordedFleet, type RecordedGateway } from './state-file.js';
+import { processCommand } from '../host/listeners.js';
 
 /** An operator command's result for one gateway. */
 export interface Outcome {
   name: string;
   ok: boolean;
   message: string;
+}
+
+/** Where the supervisor records what it runs, for the next supervisor of the manifest to adopt. */
+export interface StateStore {
+  load(): RecordedFleet | undefined;
+  save(fleet: RecordedFleet): void;
 }
 
 /** Where the operator's stop overrides are kept, so they survive edits and supervisor restarts. */
@@ -84,17 +92,19 @@ export class Supervisor {
     manifest: AcceptedManifest,
     private readonly deps: RunnerDeps,
     private readonly holds: HoldStore = { load: () => [], save: () => undefined },
+    private readonly store: StateStore = { load: () => undefined, save: () => undefined },
   ) {
     this.held = new Set(holds.load());
+    this.target = manifest;
     this.plan = manifest.plan;
     this.hashes = specHashes(manifest);
-    for (const gateway of manifest.plan.gateways) this.runners.set(gateway.name, new GatewayRunner(gateway, deps));
+    for (const gateway of manifest.plan.gateways) this.runners.set(gateway.name, this.watch(new GatewayRunner(gateway, deps)));
     this.rollout = new Rollout(
       {
         runners: () => this.runners,
         specHash: (name) => this.hashes.get(name),
         add: (plan: GatewayPlan, hash: string) => {
-          const runner = new GatewayRunner(plan, this.deps);
+          const runner = this.watch(new GatewayRunner(plan, this.deps));
           this.runners.set(plan.name, runner);
           this.hashes.set(plan.name, hash);
           return runner;
@@ -114,11 +124,88 @@ export class Supervisor {
 
   /** The last accepted plan. */
   plan: FleetPlan;
+  private target: AcceptedManifest;
+  private persistQueued = false;
+  private readonly commands = new Map<number, { command?: string; exe?: string }>();
+
+  /** Records the fleet whenever a gateway's process changes. */
+  private watch(runner: GatewayRunner): GatewayRunner {
+    let pid = runner.lifecycle.pid;
+    runner.subscribe((state) => {
+      if (state.pid === pid) return;
+      pid = state.pid;
+      this.persistSoon();
+    });
+    return runner;
+  }
+
+  private persistSoon(): void {
+    if (this.persistQueued) return;
+    this.persistQueued = true;
+    setImmediate(() => {
+      this.persistQueued = false;
+      this.persist();
+    });
+  }
+
+  /** Writes what runs now: enough for the next supervisor to recognise each process. */
+  persist(): void {
+    const gateways: Record<string, RecordedGateway> = {};
+    for (const [name, runner] of this.runners) {
+      const proc = runner.process;
+      const state = runner.lifecycle;
+      if (!proc || state.pid !== proc.pid || state.startedAt === undefined) continue;
+      let identity = this.commands.get(proc.pid);
+      if (!identity) {
+        identity = { command: processCommand(proc.pid), exe: executable(proc.pid) };
+        this.commands.set(proc.pid, identity);
+      }
+      gateways[name] = { pid: proc.pid, pgid: proc.pgid, startTicks: proc.startTicks, command: identity.command, exe: identity.exe, specHash: this.hashes.get(name) ?? '', port: runner.gatewayPlan.port, startedAt: state.startedAt };
+    }
+    const live = new Set(Object.values(gateways).map((g) => g.pid));
+    for (const pid of this.commands.keys()) if (!live.has(pid)) this.commands.delete(pid);
+    try {
+      this.store.save({ version: 1, supervisorPid: process.pid, bootId: bootId(), gateways });
+    } catch (error) {
+      this.deps.emit({ type: 'internal-error', where: 'state file', message: (error as Error).message });
+    }
+  }
+
+  /**
+   * Takes over the gateways a previous supervisor recorded and that are still the same processes;
+   * stops those the manifest no longer runs. Returns the names adopted.
+   */
+  private async adopt(): Promise<Set<string>> {
+    const adopted = new Set<string>();
+    const recorded = this.store.load();
+    if (!recorded) return adopted;
+    const orphans: Promise<unknown>[] = [];
+    for (const [name, record] of Object.entries(recorded.gateways)) {
+      if (!isSameProcess(record, recorded)) continue;
+      const runner = this.runners.get(name);
+      const child = { pid: record.pid, pgid: record.pgid, startTicks: record.startTicks, exited: pollExit(record.pid, record.startTicks) };
+      if (runner && runner.gatewayPlan.enabled && !this.held.has(name)) {
+        this.hashes.set(name, record.specHash);
+        this.commands.set(record.pid, { command: record.command, exe: record.exe });
+        runner.adopt(child, record.startedAt);
+        adopted.add(name);
+        this.deps.emit({ type: 'adopted', gateway: name, pid: record.pid, uptimeMs: this.deps.now() - record.startedAt });
+        continue;
+      }
+      const why = !runner ? 'no longer in the manifest' : !runner.gatewayPlan.enabled ? 'disabled in the manifest' : 'stopped by the operator';
+      this.deps.emit({ type: 'orphan-stopped', gateway: name, pid: record.pid, why });
+      const stopTimeoutMs = runner?.gatewayPlan.stop.timeoutMs ?? 10_000;
+      orphans.push(this.deps.stopTree({ pid: record.pid, pgid: record.pgid, signal: runner?.gatewayPlan.stop.signal ?? 'SIGTERM', timeoutMs: stopTimeoutMs, exited: child.exited }));
+    }
+    await Promise.all(orphans);
+    return adopted;
+  }
 
   /** Rolls the fleet towards an accepted edit of the manifest; resolves when that rollout ends. */
   applyManifest(manifest: AcceptedManifest, trigger: string): Promise<void> {
     if (this.shuttingDown) return Promise.resolve();
     this.plan = manifest.plan;
+    this.target = manifest;
     this.manifestError = null;
     const target = { plans: manifest.plan.gateways, hashes: specHashes(manifest) };
     const done = this.rollout.request(target);
@@ -164,7 +251,8 @@ export class Supervisor {
   /** Starts every enabled gateway: rescues first, mains once the rescues have a process (or a short bound passed). */
   async start(): Promise<void> {
     this.appliedAt = this.deps.now();
-    const enabled = this.gateways.filter((r) => r.gatewayPlan.enabled && !this.held.has(r.name));
+    const adopted = await this.adopt();
+    const enabled = this.gateways.filter((r) => r.gatewayPlan.enabled && !this.held.has(r.name) && !adopted.has(r.name));
     const rescues = enabled.filter((r) => r.role === 'rescue');
     for (const rescue of rescues) rescue.start();
     if (rescues.length > 0) {
@@ -179,6 +267,12 @@ export class Supervisor {
     }
     for (const main of enabled.filter((r) => r.role !== 'rescue')) main.start();
     for (const runner of this.gateways.filter((r) => this.held.has(r.name))) runner.stop('stopped by the operator');
+    this.persist();
+    // Adopted gateways whose manifest entry changed while no supervisor ran are rolled like an edit.
+    const target = specHashes(this.target);
+    if ([...adopted].some((name) => target.get(name) !== this.hashes.get(name))) {
+      void this.applyManifest(this.target, 'the manifest changed while no supervisor ran');
+    }
   }
 
   /** Stops the fleet: every main first (in parallel), then the rescues; resolves when no process is left. */
@@ -191,6 +285,7 @@ export class Supervisor {
       for (const runner of group) runner.stop(reason);
       await Promise.all(group.map((r) => r.until((s) => s.phase === 'stopped' || s.phase === 'disabled')));
     }
+    this.persist();
   }
 
   /** Runs disruptive changes one at a time, whoever asks (edits, operator restarts, limits, schedules). */
