@@ -57,7 +57,13 @@ export function parseManifest(text: string, display: string):
       }),
     };
   }
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias without its anchor, or an alias bomb: the parser only notices while building values.
+    return { ok: false, problems: [{ file: display, line: 1, column: 1, path: [], message: `YAML: ${(error as Error).message}` }] };
+  }
   const locateKey = (keyPath: KeyPath): { line?: number; column?: number } => locate(doc, lines, keyPath) ?? {};
   if (input === null || input === undefined) {
     return { ok: false, problems: [{ file: display, path: [], message: 'the manifest is empty; start from `clawfleet init`' }] };
