@@ -95,6 +95,16 @@ function buildProgram(Command: typeof CommandType): CommandType {
     });
 
   program
+    .command('export <target>')
+    .description('turn the manifest into systemd units, a compose file or Kubernetes objects (target: systemd | compose | kubernetes)')
+    .option(...configOption)
+    .option('-o, --output <dir>', 'write one file per unit or gateway into this directory instead of printing')
+    .action(async (target: string, options: { config?: string; output?: string }) => {
+      const { runExport } = await import('./cli/export.js');
+      finish(await runExport(target, options, ctx));
+    });
+
+  program
     .command('install')
     .description('write a systemd user unit (Linux) or launchd agent (macOS) that runs `clawfleet up` for this manifest')
     .option(...configOption)

@@ -1,0 +1,94 @@
+/**
+ * What `clawfleet export` turns a fleet into: the target's own files, made by pure generators from the
+ * resolved plan. No I/O happens here; the CLI writes the files or prints them.
+ */
+import path from 'node:path';
+import { buildGatewayEnv } from '../plan/environment.js';
+import type { FleetPlan, GatewayPlan } from '../plan/types.js';
+
+/** The targets `clawfleet export` knows. */
+export const EXPORT_TARGETS = ['systemd', 'compose', 'kubernetes'] as const;
+export type ExportTarget = (typeof EXPORT_TARGETS)[number];
+
+/** A planned fleet and the envFiles it read. */
+export interface ExportInput {
+  readonly plan: FleetPlan;
+  /**
+   * Parsed envFile contents by absolute path. Generators use only the names in them (for collision
+   * notes and instructions): secret values are referenced by file, never copied into an export.
+   */
+  readonly envFiles: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/** The files of one export, in output order, and what the operator should know about them. */
+export interface ExportResult {
+  /** File name (no directory) → file text. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Things the target cannot express, or that need a hand before the files work. */
+  readonly notes: readonly string[];
+}
+
+/** `fleet` from `/srv/fleet.yaml`: the same suffix `clawfleet install` gives the supervisor's unit. */
+export function fleetName(manifestPath: string): string {
+  return path.basename(manifestPath).replace(/\.(ya?ml|json)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-') || 'fleet';
+}
+
+/**
+ * The variables a gateway's service sets itself: its `env`, then what clawfleet derives (which wins), by
+ * the supervisor's own rules. The allow-list part comes from the target (systemd's manager, the image),
+ * and the envFile is referenced, not inlined.
+ */
+export function exportEnv(gateway: GatewayPlan): Record<string, string> {
+  return buildGatewayEnv(gateway, {}, {});
+}
+
+/** Whole seconds covering `ms`, at least `min`: the unit Kubernetes and compose timings are rounded to. */
+export function ceilSeconds(ms: number, min = 1): number {
+  return Math.max(min, Math.ceil(ms / 1000));
+}
+
+/** A duration in the `10s` / `500ms` form systemd and compose both read. */
+export function durationText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms)}ms`;
+}
+
+/** The names an envFile defines (its values are never needed). */
+export function envFileKeys(input: ExportInput, gateway: GatewayPlan): string[] {
+  if (gateway.envFile === undefined) return [];
+  return Object.keys(input.envFiles.get(gateway.envFile) ?? {});
+}
+
+/** Whether `inner` is `outer` or inside it. */
+export function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Directories holding a gateway's data that must outlive its process (or container): the state dir
+ * (config and credentials live there by default) and the workspace when it is outside the state dir.
+ */
+export function dataDirs(gateway: GatewayPlan): Array<{ role: 'state' | 'workspace'; dir: string }> {
+  const dirs: Array<{ role: 'state' | 'workspace'; dir: string }> = [];
+  if (gateway.stateDir !== undefined) dirs.push({ role: 'state', dir: gateway.stateDir });
+  if (gateway.workspace !== undefined && (gateway.stateDir === undefined || !isWithin(gateway.workspace, gateway.stateDir))) {
+    dirs.push({ role: 'workspace', dir: gateway.workspace });
+  }
+  return dirs;
+}
+
+/** Notes shared by the container targets: what a container does differently from `clawfleet up`. */
+export function containerNotes(gateway: GatewayPlan): string[] {
+  const notes: string[] = [];
+  if (gateway.configPath !== undefined && gateway.stateDir !== undefined && !isWithin(gateway.configPath, gateway.stateDir)) {
+    notes.push(`${gateway.name}: its config ${gateway.configPath} is outside its state dir and not on a volume; mount it yourself`);
+  }
+  const bind = gateway.args.indexOf('--bind');
+  if (bind >= 0 && gateway.args[bind + 1] === 'loopback') {
+    notes.push(`${gateway.name}: \`--bind loopback\` in a container binds the container's own loopback, which a published port cannot reach; use \`--bind lan\` there`);
+  }
+  if (gateway.kind === 'openclaw' && gateway.restart.policy === 'on-failure') {
+    notes.push(`${gateway.name}: restart on-failure: OpenClaw may exit 0 to restart itself under a service manager, which on-failure leaves down; prefer always`);
+  }
+  return notes;
+}
