@@ -250,11 +250,14 @@ export class GatewayRunner {
       this.footprintChecked = true;
       const holders = fullCheck ? this.deps.listening(footprintPorts(plan)) : [];
       for (const holder of holders) {
+        if (holder.port === plan.port && baseFree === true) continue;
         const range = plan.footprint.ranges.find((r) => r.from <= holder.port && holder.port <= r.to);
         const fatal = holder.port === plan.port;
         this.deps.emit({ type: 'port-busy', gateway: plan.name, port: holder.port, use: range?.label ?? 'reserved', holderPid: holder.pid, holder: holder.command, fatal });
       }
-      const base = holders.find((h) => h.port === plan.port) ?? (baseFree === false ? { port: plan.port } : undefined);
+      // Binding is the fresh answer for the base port; the listener list only names the holder.
+      const listed = holders.find((h) => h.port === plan.port);
+      const base = baseFree === false ? (listed ?? { port: plan.port }) : baseFree === undefined ? listed : undefined;
       if (base) {
         failed(`port ${plan.port} is busy: held by ${base.pid !== undefined ? `pid ${base.pid} (${base.command ?? '?'})` : 'a process this user cannot see'}`);
         return;

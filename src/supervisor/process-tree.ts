@@ -31,6 +31,8 @@ export interface StopReport {
 }
 
 const POLL_INTERVAL_MS = 25;
+/** How often a stop rescans all of /proc for new members of the tree. */
+const FULL_SCAN_INTERVAL_MS = 250;
 // After SIGKILL the kernel still has to tear processes down (and D-state ones wait for I/O).
 const KILL_GRACE_MS = 5_000;
 // Never treated as part of a gateway's tree, whatever /proc says.
@@ -86,13 +88,19 @@ export async function stopProcessTree(req: StopRequest): Promise<StopReport> {
   let escalated = false;
   let groupKilled = false;
   const leftovers = new Set<number>();
+  // Until the leader exits or its time is up there is nothing to sweep: wait without scanning, so a
+  // thousand gateways stopping at once do not each read all of /proc every few milliseconds.
+  await Promise.race([leaderExit, sleep(Math.max(0, killAt - performance.now()))]);
+  let lastFullScan = Number.NEGATIVE_INFINITY;
   for (;;) {
     const now = performance.now();
     // Off Linux only the exit event tells; on Linux a reaped or recycled pid also means the leader is gone.
     const leaderGone = leaderExited || (procReadable && !isSameProcess(req.pid, leaderTicks));
-    // Scanned before any SIGKILL of this round, so that what we kill is known even if it is reaped at once.
-    const alive = procReadable ? aliveMembers(tracked, req.pgid) : [];
-    if (leaderGone && alive.length === 0) break;
+    // A full scan finds members forked since the last one; in between, the tracked pids are checked one by one.
+    const full = now - lastFullScan >= FULL_SCAN_INTERVAL_MS;
+    if (full) lastFullScan = now;
+    const alive = procReadable ? (full ? aliveMembers(tracked, req.pgid) : trackedAlive(tracked)) : [];
+    if (leaderGone && alive.length === 0 && (full || !groupAlive(req.pgid))) break;
     if (now >= giveUpAt) {
       const survivors = leaderGone ? alive : [...new Set([req.pid, ...alive])];
       return report(startedAt, { escalated, leftovers: [...leftovers], survivors, denied: [...denied] });
@@ -218,6 +226,14 @@ function pruneGone(tracked: Tracked, stats: Map<number, ProcStat>): void {
 }
 
 /** Tracked processes (plus any new member or descendant) that are still alive and not zombies. */
+/** The tracked pids that are still the same live process, without scanning /proc. */
+function trackedAlive(tracked: Tracked): number[] {
+  return [...tracked.keys()].filter((pid) => {
+    const stat = readProcStat(pid);
+    return stat !== undefined && !isDead(stat) && stat.startTicks === tracked.get(pid);
+  });
+}
+
 function aliveMembers(tracked: Tracked, pgid: number): number[] {
   const stats = scanProc();
   pruneGone(tracked, stats);

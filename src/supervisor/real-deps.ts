@@ -2,7 +2,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import { readListeners } from '../host/listeners.js';
+import { type Listener, readListeners } from '../host/listeners.js';
 import type { EventSink } from '../logging/events.js';
 import type { SupervisorPlan } from '../plan/types.js';
 import { appendSupervisorNote, childLogPath, type ChildLogOptions, openChildLog } from './child-log.js';
@@ -18,6 +18,17 @@ const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
 /** Log options of one gateway under the supervisor's settings. */
 export function logOptions(supervisor: SupervisorPlan, gateway: string): ChildLogOptions {
   return { dir: supervisor.logDir, name: gateway, maxBytes: supervisor.logMaxBytes, maxFiles: supervisor.logMaxFiles };
+}
+
+/** How long one read of the host's listeners serves every gateway starting at that moment. */
+const LISTENERS_TTL_MS = 250;
+let listenerCache: { at: number; listeners: Listener[] } | undefined;
+
+/** The host's listeners, read at most once per TTL: a fleet of a thousand starting at once reads /proc once. */
+function hostListeners(): Listener[] {
+  const now = Date.now();
+  if (!listenerCache || now - listenerCache.at > LISTENERS_TTL_MS) listenerCache = { at: now, listeners: readListeners() };
+  return listenerCache.listeners;
 }
 
 /** Real adapters for the given supervisor settings. */
@@ -41,8 +52,13 @@ export function realRunnerDeps(options: {
     waitPortFree: waitUntilBindable,
     canBind,
     probe: runProbe,
-    listening: (ports) =>
-      readListeners({ owners: true, ports: new Set(ports) }).map((l) => ({ port: l.port, pid: l.pid, command: l.command })),
+    listening: (ports) => {
+      const wanted = new Set(ports);
+      const found = hostListeners().filter((l) => wanted.has(l.port));
+      // Owners are looked up (a walk of /proc/*/fd) only when one of this gateway's ports is taken.
+      const owned = found.length > 0 ? readListeners({ owners: true, ports: wanted }) : [];
+      return owned.map((l) => ({ port: l.port, pid: l.pid, command: l.command }));
+    },
     openLog: (gateway) => {
       const log = logOptions(supervisor, gateway);
       return { fd: openChildLog(log), path: childLogPath(log.dir, log.name) };
