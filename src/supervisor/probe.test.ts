@@ -3,8 +3,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeAction } from '../plan/types.js';
+import { closeIdleProbeConnections, MAX_REUSE_MS } from './http-probe.js';
 import { runProbe, type ProbeTarget } from './probe.js';
 
 const TIMEOUT_MS = 1000;
@@ -17,6 +18,7 @@ const servers: net.Server[] = [];
 const cleanups: Array<() => void> = [];
 
 afterEach(async () => {
+  closeIdleProbeConnections();
   for (const cleanup of cleanups.splice(0)) cleanup();
   await Promise.all(servers.splice(0).map(closeServer));
 });
@@ -94,7 +96,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 const get = (p: string): ProbeAction => ({ type: 'http', path: p });
 
 describe('http probe', () => {
-  it('passes on 200 and sends no forwarding header, over a fresh closing connection', async () => {
+  it('passes on 200 and sends no forwarding header', async () => {
     const seen: http.IncomingHttpHeaders[] = [];
     const port = await httpServer((request, response) => {
       seen.push(request.headers);
@@ -103,8 +105,82 @@ describe('http probe', () => {
     const outcome = await runProbe(get('/healthz'), target(port), TIMEOUT_MS);
     expect(outcome.ok).toBe(true);
     expect(outcome.latencyMs).toBeGreaterThanOrEqual(0);
-    expect(seen[0]?.['connection']).toBe('close');
     expect(seen[0]?.['x-forwarded-for']).toBeUndefined();
+  });
+
+  it('reuses one kept-alive connection for probes of the same port', async () => {
+    let connections = 0;
+    const server = http.createServer((_request, response) => response.end('{"ok":true}'));
+    server.on('connection', () => (connections += 1));
+    const port = await listen(server);
+    for (let i = 0; i < 5; i += 1) expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    expect(connections).toBe(1);
+  });
+
+  it('keeps a connection each for liveness and readiness probing one port at the same instant', async () => {
+    let connections = 0;
+    const server = http.createServer((_request, response) => response.end('{"ok":true}'));
+    server.on('connection', () => (connections += 1));
+    const port = await listen(server);
+    for (let i = 0; i < 4; i += 1) {
+      const both = await Promise.all([runProbe(get('/healthz'), target(port), TIMEOUT_MS), runProbe(get('/readyz'), target(port), TIMEOUT_MS)]);
+      expect(both.map((outcome) => outcome.ok)).toEqual([true, true]);
+    }
+    expect(connections).toBe(2);
+  });
+
+  it('retries once on a fresh connection when the kept one was closed by the gateway', async () => {
+    let connections = 0;
+    let closed = 0;
+    const server = http.createServer((_request, response) => response.end('ok'));
+    server.on('connection', (socket: net.Socket) => {
+      connections += 1;
+      socket.on('close', () => (closed += 1));
+    });
+    const port = await listen(server);
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    server.closeIdleConnections();
+    await waitFor(() => closed === 1, WAIT_TIMEOUT_MS);
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    expect(connections).toBe(2);
+  });
+
+  it('opens a fresh connection once the kept one is MAX_REUSE_MS old, so a listener that stopped accepting is caught', async () => {
+    let connections = 0;
+    const sockets: net.Socket[] = [];
+    // A raw server: closing its listener leaves the accepted connection serving, as a wedged accept loop would.
+    const server = net.createServer((socket) => {
+      connections += 1;
+      sockets.push(socket);
+      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok'));
+    });
+    const port = await listen(server);
+    cleanups.push(() => sockets.forEach((socket) => socket.destroy()));
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    server.close();
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    const realNow = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + MAX_REUSE_MS);
+    try {
+      // This answer still comes over the old connection, which is then too old to keep.
+      expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+      expect(await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).toMatchObject({ ok: false, reason: 'connection refused' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(connections).toBe(1);
+  });
+
+  it('does not reuse a connection whose answer had no length', async () => {
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections += 1;
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\nbody until close'));
+    });
+    const port = await listen(server);
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    expect((await runProbe(get('/healthz'), target(port), TIMEOUT_MS)).ok).toBe(true);
+    expect(connections).toBe(2);
   });
 
   it('passes on a redirect and asks for the given path', async () => {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ProbeAction } from '../plan/types.js';
+import { probeHttpKeepAlive } from './http-probe.js';
 
 /** The result of one probe attempt; a failure carries a short, human reason. */
 export type ProbeOutcome = { ok: true; latencyMs: number } | { ok: false; latencyMs: number; reason: string };
@@ -23,7 +24,6 @@ export interface ProbeHooks {
 
 // A literal address: `localhost` may resolve to ::1 while gateways bind 127.0.0.1, and it skips a lookup every 2 s.
 const LOOPBACK = '127.0.0.1';
-const MAX_BODY_BYTES = 64 * 1024;
 
 /** Called once by a probe with undefined on success or a reason on failure. */
 type Finish = (reason?: string) => void;
@@ -75,40 +75,13 @@ function withDeadline(timeoutMs: number, start: Starter): Promise<ProbeOutcome> 
   });
 }
 
-/**
- * A minimal HTTP/1.1 GET over a plain socket: only the status line matters, and node:http's client
- * (parser, agent, header objects) costs several times more CPU per probe at a thousand probes a second.
- */
+/** HTTP probes reuse an idle connection per gateway port (see http-probe.ts). */
 function probeHttp(port: number, path: string, finish: Finish): () => void {
   if (!/^\/[\x21-\x7e]*$/.test(path)) {
     finish(`invalid probe path ${JSON.stringify(path)}`);
     return () => {};
   }
-  const socket = net.connect({ host: LOOPBACK, port });
-  let head = '';
-  let verdict: string | undefined | null = null;
-  let received = 0;
-  socket.setNoDelay(true);
-  socket.once('connect', () => {
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${LOOPBACK}:${port}\r\nConnection: close\r\nUser-Agent: clawfleet-probe\r\n\r\n`);
-  });
-  socket.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (verdict === null) {
-      head += chunk.toString('latin1', 0, Math.min(chunk.length, 256));
-      const lineEnd = head.indexOf('\r\n');
-      if (lineEnd >= 0 || head.length >= 256) {
-        const match = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-        const status = match ? Number(match[1]) : 0;
-        verdict = !match ? 'not an HTTP answer' : status >= 200 && status <= 399 ? undefined : `HTTP ${status}`;
-      }
-    }
-    // The rest is drained so the server is not left writing into a dead socket; a huge body is cut short.
-    if (verdict !== null && received > MAX_BODY_BYTES) finish(verdict);
-  });
-  socket.once('end', () => finish(verdict === null ? 'connection closed before an answer' : verdict));
-  socket.once('error', (error) => finish(describeSocketError(error)));
-  return () => socket.destroy();
+  return probeHttpKeepAlive(port, path, finish);
 }
 
 function probeTcp(port: number, finish: Finish): () => void {
