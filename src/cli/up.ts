@@ -25,6 +25,7 @@ import { reportProblems } from './report.js';
 import { Maintenance } from '../supervisor/maintenance.js';
 import { StateHookRunner } from '../supervisor/state-hook.js';
 import { readStateFile, writeStateFile } from '../supervisor/state-file.js';
+import { isoTime } from '../util/iso-time.js';
 
 /** A state-change hook that runs longer than this is killed: it must never hold supervision up. */
 const HOOK_TIMEOUT_MS = 30_000;
@@ -112,7 +113,7 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
         to: event.to,
         reason: event.reason,
         pid: event.pid,
-        at: new Date().toISOString(),
+        at: isoTime(Date.now()),
       });
     }
   };

@@ -2,6 +2,7 @@
 import type { Reloader } from '../supervisor/reloader.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
+import { isoTime } from '../util/iso-time.js';
 
 /** What the handler acts on. */
 export interface ControlTarget {
@@ -20,7 +21,7 @@ export async function handleControl(req: ControlRequest, target: ControlTarget):
       return {
         ok: true,
         status: {
-          supervisor: { pid: process.pid, startedAt: target.startedAt.toISOString(), rssBytes: process.memoryUsage.rss() },
+          supervisor: { pid: process.pid, startedAt: isoTime(target.startedAt.getTime()), rssBytes: process.memoryUsage.rss() },
           manifest: supervisor.manifestStatus(),
           gateways: supervisor.status(),
         },

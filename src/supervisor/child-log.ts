@@ -1,6 +1,7 @@
 /** Per-gateway log files that children write to directly, rotated by copy-truncate; decides nothing. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isoTime } from '../util/iso-time.js';
 
 /** Where one gateway's log lives and how much of it is kept. */
 export interface ChildLogOptions {
@@ -203,7 +204,7 @@ function readFrom(file: string, from: number, use: (bytes: Buffer) => void): num
 export function appendSupervisorNote(options: ChildLogOptions, text: string, now: Date = new Date()): void {
   try {
     fs.mkdirSync(options.dir, { recursive: true, mode: DIR_MODE });
-    const line = `[clawfleet ${now.toISOString()}] ${text.replace(/[\r\n]+/g, ' ')}\n`;
+    const line = `[clawfleet ${isoTime(now.getTime())}] ${text.replace(/[\r\n]+/g, ' ')}\n`;
     fs.appendFileSync(childLogPath(options.dir, options.name), line, { mode: FILE_MODE });
   } catch {
     // A note is a courtesy; a full disk must not stop supervision.

@@ -9,6 +9,7 @@ import { buildGatewayEnv } from '../plan/environment.js';
 import type { GatewayPlan, ProbePlan } from '../plan/types.js';
 import { type Effect, hasProcess, initialLifecycle, type Lifecycle, type LifecycleEvent, type ProbeKind, step, type TimerName } from './lifecycle.js';
 import type { ProbeOutcome, ProbeTarget } from './probe.js';
+import { nextProbeDelay, probePhaseMs } from './probe-schedule.js';
 import type { SpawnedChild, SpawnRequest, SpawnResult } from './spawner.js';
 import type { StopReport, StopRequest } from './process-tree.js';
 import type { ProbeAction } from '../plan/types.js';
@@ -74,6 +75,8 @@ export class GatewayRunner {
   constructor(
     private plan: GatewayPlan,
     private readonly deps: RunnerDeps,
+    /** How many probe slots the fleet uses now (probe-schedule.ts); the supervisor knows the fleet's size. */
+    private readonly probeSlots: () => number = () => 1,
   ) {
     this.state = initialLifecycle(plan.enabled);
   }
@@ -329,19 +332,25 @@ export class GatewayRunner {
     }
   }
 
-  /** Probes every interval, the first at once; one attempt at a time, so a slow gateway is never flooded. */
+  /**
+   * Probes every interval, the first at once; one attempt at a time, so a slow gateway is never flooded.
+   * Liveness and readiness then run on the fleet's shared grid (probe-schedule.ts); startup probes keep
+   * their own short cadence, since they decide how soon a new process counts as started.
+   */
   private probeLoop(kind: ProbeKind, probe: ProbePlan): { cancel(): void } {
     let cancelled = false;
     let timer: TimerHandle | undefined;
     const generation = this.generation;
     const target: ProbeTarget = { host: '127.0.0.1', port: this.plan.port, cwd: this.plan.cwd, env: probeEnv(this.deps.supervisorEnv) };
+    const delay = (): number =>
+      kind === 'startup' ? probe.intervalMs : nextProbeDelay(this.deps.now(), probe.intervalMs, probePhaseMs(this.plan.name, probe.intervalMs, this.probeSlots()));
     const tick = async (): Promise<void> => {
       const outcome = await this.deps.probe(probe.action, target, probe.timeoutMs);
       if (cancelled || generation !== this.generation) return;
       this.lastProbe.set(kind, { ok: outcome.ok, latencyMs: outcome.latencyMs, at: this.deps.now() });
       if (!outcome.ok) this.deps.emit({ type: 'probe-failed', gateway: this.plan.name, probe: kind, reason: outcome.reason });
       this.dispatch({ type: 'probe', probe: kind, ok: outcome.ok, ...(!outcome.ok && { reason: outcome.reason }) });
-      if (!cancelled) timer = this.deps.setTimer(probe.intervalMs, () => void tick());
+      if (!cancelled) timer = this.deps.setTimer(delay(), () => void tick());
     };
     timer = this.deps.setTimer(0, () => void tick());
     return {

@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import treeKill from 'tree-kill';
+import { createRequire } from 'node:module';
 import { canReadListeners, readListeners, type Listener } from '../host/listeners.js';
 import { readProcStat, type ProcStat } from './spawner.js';
 
@@ -161,6 +161,8 @@ function killTracked(pid: number, ticks: number | undefined, denied: Set<number>
 
 /** Without /proc we cannot follow escapees ourselves: let tree-kill walk `ps` from the leader while it still exists. */
 function sweepWithoutProc(pid: number): void {
+  // Loaded through require: importing a CommonJS package from ESM makes Node parse its source for exports.
+  const treeKill = createRequire(import.meta.url)('tree-kill') as typeof import('tree-kill');
   treeKill(pid, 'SIGKILL', () => {});
 }
 
@@ -180,7 +182,23 @@ function inGroup(pid: number, pgid: number): boolean {
 }
 
 /** Every process in /proc, by pid. */
+/**
+ * One scan of /proc serves every stop begun in the same turn of the event loop: a fleet stopping at
+ * once scans it once, not once per gateway, and a later stop never sees a stale picture.
+ */
+let sameTurnScan: Map<number, ProcStat> | undefined;
+
 function scanProc(): Map<number, ProcStat> {
+  if (!sameTurnScan) {
+    sameTurnScan = scanProcNow();
+    setImmediate(() => {
+      sameTurnScan = undefined;
+    });
+  }
+  return sameTurnScan;
+}
+
+function scanProcNow(): Map<number, ProcStat> {
   const stats = new Map<number, ProcStat>();
   let names: string[];
   try {
@@ -225,7 +243,6 @@ function pruneGone(tracked: Tracked, stats: Map<number, ProcStat>): void {
   }
 }
 
-/** Tracked processes (plus any new member or descendant) that are still alive and not zombies. */
 /** The tracked pids that are still the same live process, without scanning /proc. */
 function trackedAlive(tracked: Tracked): number[] {
   return [...tracked.keys()].filter((pid) => {
@@ -234,6 +251,7 @@ function trackedAlive(tracked: Tracked): number[] {
   });
 }
 
+/** Tracked processes (plus any new member or descendant) that are still alive and not zombies. */
 function aliveMembers(tracked: Tracked, pgid: number): number[] {
   const stats = scanProc();
   pruneGone(tracked, stats);

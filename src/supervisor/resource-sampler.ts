@@ -1,7 +1,12 @@
 /** Samples CPU and memory of whole gateway process trees: the sampler adapter around pidusage, no supervision decisions here. */
 import { existsSync, readdirSync } from 'node:fs';
-import pidusage from 'pidusage';
+import { createRequire } from 'node:module';
 import { readProcStat, type ProcStat } from './spawner.js';
+
+// Loaded through require: importing a CommonJS package from ESM makes Node parse its source for exports.
+let pidusageModule: typeof import('pidusage') | undefined;
+type PidStatus = import('pidusage').Status;
+const pidusage = (): typeof import('pidusage') => (pidusageModule ??= createRequire(import.meta.url)('pidusage') as typeof import('pidusage'));
 
 /** What one gateway's process tree uses right now. */
 export interface TreeUsage {
@@ -118,13 +123,13 @@ function append(index: Map<number, number[]>, key: number, value: number): void 
 }
 
 /** One pidusage call for all pids; a pid that vanished between listing and reading is simply missing from the result. */
-async function readStats(pids: number[]): Promise<Map<number, pidusage.Status>> {
-  const stats = new Map<number, pidusage.Status>();
+async function readStats(pids: number[]): Promise<Map<number, PidStatus>> {
+  const stats = new Map<number, PidStatus>();
   if (pids.length === 0) return stats;
-  let raw: Partial<Record<string, pidusage.Status | null>>;
+  let raw: Partial<Record<string, PidStatus | null>>;
   try {
     // pidusage rejects the whole call when its only pid is gone; with several it leaves the missing ones empty.
-    raw = await pidusage([...pids], { maxage: HISTORY_MAX_AGE_MS });
+    raw = await pidusage()([...pids], { maxage: HISTORY_MAX_AGE_MS });
   } catch {
     return stats;
   }
@@ -136,7 +141,7 @@ async function readStats(pids: number[]): Promise<Map<number, pidusage.Status>> 
 }
 
 /** A pid unreadable twice in a row while /proc still lists it holds a stale pidusage entry: quarantine it so the entry can expire. */
-function rememberUnreadable(wanted: number[], stats: Map<number, pidusage.Status>, now: number): void {
+function rememberUnreadable(wanted: number[], stats: Map<number, PidStatus>, now: number): void {
   const failed = wanted.filter((pid) => !stats.has(pid));
   for (const pid of failed) {
     if (unreadable.has(pid)) quarantined.set(pid, now + QUARANTINE_MS);
@@ -154,7 +159,7 @@ function forgetExpiredQuarantine(now: number): void {
   for (const [pid, until] of quarantined) if (until <= now) quarantined.delete(pid);
 }
 
-function sumTree(pids: number[], stats: Map<number, pidusage.Status>): TreeUsage | undefined {
+function sumTree(pids: number[], stats: Map<number, PidStatus>): TreeUsage | undefined {
   let total: TreeUsage | undefined;
   for (const pid of pids) {
     const stat = stats.get(pid);

@@ -5,11 +5,13 @@
 import { compactRanges } from '../plan/footprint.js';
 import type { FleetPlan, GatewayPlan } from '../plan/types.js';
 import { GatewayRunner, type RunnerDeps } from './gateway-runner.js';
+import { probeSlotCount } from './probe-schedule.js';
 import type { Phase } from './lifecycle.js';
 import { planChanges, startSpecHash } from './reconcile.js';
 import { Rollout, type RolloutState, type StepResult } from './rollout.js';
 import { bootId, executable, isSameProcess, pollExit, type RecordedFleet, type RecordedGateway } from './state-file.js';
 import { processCommand } from '../host/listeners.js';
+import { isoTime } from '../util/iso-time.js';
 
 /** An operator command's result for one gateway. */
 export interface Outcome {
@@ -98,13 +100,13 @@ export class Supervisor {
     this.target = manifest;
     this.plan = manifest.plan;
     this.hashes = specHashes(manifest);
-    for (const gateway of manifest.plan.gateways) this.runners.set(gateway.name, this.watch(new GatewayRunner(gateway, deps)));
+    for (const gateway of manifest.plan.gateways) this.runners.set(gateway.name, this.watch(this.newRunner(gateway)));
     this.rollout = new Rollout(
       {
         runners: () => this.runners,
         specHash: (name) => this.hashes.get(name),
         add: (plan: GatewayPlan, hash: string) => {
-          const runner = this.watch(new GatewayRunner(plan, this.deps));
+          const runner = this.watch(this.newRunner(plan));
           this.runners.set(plan.name, runner);
           this.hashes.set(plan.name, hash);
           return runner;
@@ -127,6 +129,10 @@ export class Supervisor {
   private target: AcceptedManifest;
   private persistQueued = false;
   private readonly commands = new Map<number, { command?: string; exe?: string }>();
+
+  private newRunner(plan: GatewayPlan): GatewayRunner {
+    return new GatewayRunner(plan, this.deps, () => probeSlotCount(this.runners.size));
+  }
 
   /** Records the fleet whenever a gateway's process changes. */
   private watch(runner: GatewayRunner): GatewayRunner {
@@ -224,7 +230,7 @@ export class Supervisor {
 
   /** Keeps the fleet as it is and remembers why an edit was refused, until a good edit replaces it. */
   rejectManifest(problems: string[], trigger: string): void {
-    this.manifestError = { at: new Date(this.deps.now()).toISOString(), trigger, problems };
+    this.manifestError = { at: isoTime(this.deps.now()), trigger, problems };
     this.deps.emit({ type: 'manifest-rejected', trigger, problems });
   }
 
@@ -232,7 +238,7 @@ export class Supervisor {
   manifestStatus(): ManifestStatus {
     return {
       path: this.plan.manifestPath,
-      appliedAt: this.appliedAt !== undefined ? new Date(this.appliedAt).toISOString() : null,
+      appliedAt: this.appliedAt !== undefined ? isoTime(this.appliedAt) : null,
       error: this.manifestError,
       rollout: this.rollout.state,
     };
@@ -390,9 +396,9 @@ export class Supervisor {
         pid: s.pid ?? null,
         restarts: s.restarts,
         uptimeMs: s.pid !== undefined && s.startedAt !== undefined ? now - s.startedAt : null,
-        lastExit: s.lastExit ? { code: s.lastExit.code, signal: s.lastExit.signal, at: new Date(s.lastExit.at).toISOString() } : null,
+        lastExit: s.lastExit ? { code: s.lastExit.code, signal: s.lastExit.signal, at: isoTime(s.lastExit.at) } : null,
         reason: s.reason ?? null,
-        nextRetryAt: s.retryAt !== undefined ? new Date(s.retryAt).toISOString() : null,
+        nextRetryAt: s.retryAt !== undefined ? isoTime(s.retryAt) : null,
         health: { live: s.live, ready: s.ready },
         cpu: s.pid !== undefined ? (this.usage.get(runner.name)?.cpuPercent ?? null) : null,
         memoryBytes: s.pid !== undefined ? (this.usage.get(runner.name)?.memoryBytes ?? null) : null,
