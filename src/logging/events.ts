@@ -20,6 +20,8 @@ export type SupervisorEvent =
   | { type: 'rollout-step'; gateway: string; change: 'add' | 'remove' | 'restart' | 'update'; why?: string }
   | { type: 'rollout-done'; durationMs: number }
   | { type: 'rollout-stopped'; reason: string; pending: number }
+  /** A step failed, but a newer edit arrived meanwhile: the rollout plans again against it. */
+  | { type: 'rollout-step-failed'; reason: string }
   | { type: 'memory-limit'; gateway: string; memoryBytes: number; limitBytes: number; samples: number }
   | { type: 'planned-restart'; gateway: string; schedule: string }
   | { type: 'restart-deferred'; gateway: string; why: string; reason: string }

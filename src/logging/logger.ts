@@ -97,6 +97,9 @@ export function loggingSink(logger: Logger): EventSink {
       case 'rollout-done':
         logger.info({ event: type, durationMs: event.durationMs }, `rollout done in ${Math.round(event.durationMs)} ms`);
         return;
+      case 'rollout-step-failed':
+        logger.warn({ event: type, reason: event.reason }, `rollout step failed (${event.reason}); a newer edit arrived, planning again`);
+        return;
       case 'rollout-stopped':
         logger.error({ event: type, reason: event.reason, pending: event.pending }, `rollout stopped with ${event.pending} change(s) not applied: ${event.reason}`);
         return;

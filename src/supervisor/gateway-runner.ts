@@ -67,6 +67,8 @@ export class GatewayRunner {
   private generation = 0;
   private footprintChecked = false;
   private child: SpawnedChild | undefined;
+  /** The base port the current process was started on: an edit may have moved the plan's since. */
+  private childPort: number | undefined;
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly probeLoops = new Map<ProbeKind, { cancel(): void }>();
   private readonly listeners = new Set<(state: Lifecycle) => void>();
@@ -113,8 +115,8 @@ export class GatewayRunner {
   }
 
   /** The current process, for the state file. */
-  get process(): { pid: number; pgid: number; startTicks: number | undefined } | undefined {
-    return this.child ? { pid: this.child.pid, pgid: this.child.pgid, startTicks: this.child.startTicks } : undefined;
+  get process(): { pid: number; pgid: number; startTicks: number | undefined; port: number } | undefined {
+    return this.child ? { pid: this.child.pid, pgid: this.child.pgid, startTicks: this.child.startTicks, port: this.childPort ?? this.plan.port } : undefined;
   }
 
   /** Calls `listener` after every change of the lifecycle. */
@@ -126,15 +128,17 @@ export class GatewayRunner {
    * Takes over a process an earlier supervisor started: it is probed, sampled, stopped and restarted
    * like one of ours. Its exit is noticed by polling, since it is not our child.
    */
-  adopt(child: SpawnedChild, startedAt: number): void {
+  adopt(child: SpawnedChild, record: { startedAt: number; port: number; restarts?: number }): void {
     this.footprintChecked = true;
     this.child = child;
+    // Until a rollout replaces it, the process serves where it was started, whatever the manifest says now.
+    this.childPort = record.port;
     this.generation += 1;
     void child.exited.then((exit) => {
       this.deps.emit({ type: 'exited', gateway: this.plan.name, pid: child.pid, code: exit.code, signal: exit.signal, expected: this.state.phase === 'stopping' });
       if (this.child === child) this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal });
     });
-    this.dispatch({ type: 'adopted', pid: child.pid, startedAt });
+    this.dispatch({ type: 'adopted', pid: child.pid, startedAt: record.startedAt, restarts: record.restarts ?? 0 });
   }
 
   /** Takes new settings that need no new process (probes, restart, stop, limits): probes restart with them. */
@@ -281,6 +285,7 @@ export class GatewayRunner {
       }
       const child = result.child;
       this.child = child;
+      this.childPort = plan.port;
       this.deps.emit({ type: 'spawned', gateway: plan.name, pid: child.pid, command: [plan.command, ...plan.args].join(' '), cwd: plan.cwd, log: log.path });
       void child.exited.then((exit) => {
         const expected = this.state.phase === 'stopping';
@@ -303,18 +308,22 @@ export class GatewayRunner {
       return;
     }
     const plan = this.plan;
+    const port = this.childPort ?? plan.port;
     try {
       const report = await this.deps.stopTree({ pid: child.pid, pgid: child.pgid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs, exited: child.exited });
       if (report.escalated) this.deps.emit({ type: 'stop-escalated', gateway: plan.name, pid: child.pid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs });
       if (report.leftovers.length > 0) this.deps.emit({ type: 'leftovers-killed', gateway: plan.name, pids: report.leftovers });
       const started = this.deps.now();
-      if (!(await this.deps.waitPortFree(plan.port, PORT_RELEASE_TIMEOUT_MS))) {
-        this.deps.emit({ type: 'port-still-busy', gateway: plan.name, port: plan.port, waitedMs: this.deps.now() - started });
+      if (!(await this.deps.waitPortFree(port, PORT_RELEASE_TIMEOUT_MS))) {
+        this.deps.emit({ type: 'port-still-busy', gateway: plan.name, port, waitedMs: this.deps.now() - started });
       }
     } catch (error) {
       this.deps.emit({ type: 'internal-error', where: `${plan.name} stop`, message: (error as Error).message });
     }
-    if (this.child === child) this.child = undefined;
+    if (this.child === child) {
+      this.child = undefined;
+      this.childPort = undefined;
+    }
     if (generation === this.generation) this.dispatch({ type: 'tree-gone' });
   }
 
@@ -341,7 +350,7 @@ export class GatewayRunner {
     let cancelled = false;
     let timer: TimerHandle | undefined;
     const generation = this.generation;
-    const target: ProbeTarget = { host: '127.0.0.1', port: this.plan.port, cwd: this.plan.cwd, env: probeEnv(this.deps.supervisorEnv) };
+    const target: ProbeTarget = { host: '127.0.0.1', port: this.childPort ?? this.plan.port, cwd: this.plan.cwd, env: probeEnv(this.deps.supervisorEnv) };
     const delay = (): number =>
       kind === 'startup' ? probe.intervalMs : nextProbeDelay(this.deps.now(), probe.intervalMs, probePhaseMs(this.plan.name, probe.intervalMs, this.probeSlots()));
     const tick = async (): Promise<void> => {

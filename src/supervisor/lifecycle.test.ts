@@ -195,13 +195,13 @@ describe('lifecycle: operator and supervisor requests', () => {
   });
 
   it('takes over a process of the previous supervisor without a startup phase', () => {
-    const r = run(plan, [{ type: 'adopted', pid: 77, startedAt: -5000 }, probe('readiness', true)]);
-    expect(r.states[0]).toMatchObject({ phase: 'running', pid: 77, startedAt: -5000, started: true, want: 'up', restarts: 0 });
+    const r = run(plan, [{ type: 'adopted', pid: 77, startedAt: -5000, restarts: 4 }, probe('readiness', true)]);
+    expect(r.states[0]).toMatchObject({ phase: 'running', pid: 77, startedAt: -5000, started: true, want: 'up', restarts: 4 });
     expect(r.effects[0]).toContainEqual({ type: 'probes', run: ['liveness', 'readiness'] });
     expect(r.state.phase).toBe('ready');
     const died = run(plan, [{ type: 'exited', code: null, signal: null }, gone], r.state);
     expect(died.states[0]!.reason).toMatch(/exit code is unknown/);
-    expect(died.state).toMatchObject({ phase: 'starting', restarts: 1 });
+    expect(died.state).toMatchObject({ phase: 'starting', restarts: 5 });
   });
 
   it('does nothing for a disabled gateway', () => {

@@ -73,7 +73,7 @@ export type LifecycleEvent =
   | { readonly type: 'restart'; readonly reason: string }
   | { readonly type: 'spawned'; readonly pid: number }
   /** A process started by an earlier supervisor, recognised and taken over as if started now. */
-  | { readonly type: 'adopted'; readonly pid: number; readonly startedAt: number }
+  | { readonly type: 'adopted'; readonly pid: number; readonly startedAt: number; readonly restarts: number }
   | { readonly type: 'spawn-failed'; readonly reason: string }
   | { readonly type: 'exited'; readonly code: number | null; readonly signal: string | null }
   | { readonly type: 'probe'; readonly probe: ProbeKind; readonly ok: boolean; readonly reason?: string }
@@ -280,7 +280,7 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
     case 'adopted': {
       if (state.phase !== 'stopped' || state.pid !== undefined) return { state, effects: [] };
       // It was running before the supervisor restarted: no startup phase, readiness is re-established.
-      const started = markStarted({ ...state, want: 'up', pid: event.pid, startedAt: event.startedAt }, ctx);
+      const started = markStarted({ ...state, want: 'up', pid: event.pid, startedAt: event.startedAt, restarts: event.restarts }, ctx);
       return { state: { ...started.state, reason: 'adopted from the previous supervisor' }, effects: started.effects };
     }
 

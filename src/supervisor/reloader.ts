@@ -59,9 +59,10 @@ export class Reloader {
       return { accepted: false, problems, changes: 0 };
     }
     this.envFiles = result.manifest.envFiles;
-    this.onAccepted(result.manifest);
     const changes = this.supervisor.changesFor(result.manifest);
     void this.supervisor.applyManifest(result.manifest, trigger);
+    // After applyManifest, which makes the new plan current: schedules and watched files follow it.
+    this.onAccepted(result.manifest);
     return { accepted: true, problems: [], changes };
   }
 }

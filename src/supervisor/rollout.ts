@@ -105,6 +105,11 @@ export class Rollout {
       if (!next) break;
       const result = await this.fleet.exclusive(() => this.apply(next));
       if (!result.ok) {
+        // An edit saved while the step was failing (often the fix for it) is planned, not dropped.
+        if (this.target !== target && !this.halted) {
+          this.emit({ type: 'rollout-step-failed', reason: result.reason });
+          continue;
+        }
         this.stop(result.reason, planned.changes.filter((c) => c.kind !== 'update').length);
         return;
       }

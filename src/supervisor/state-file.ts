@@ -20,6 +20,8 @@ export interface RecordedGateway {
   readonly specHash: string;
   readonly port: number;
   readonly startedAt: number;
+  /** Restarts so far; absent in files of older versions. */
+  readonly restarts?: number;
 }
 
 /** The whole file. */

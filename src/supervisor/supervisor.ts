@@ -166,7 +166,7 @@ export class Supervisor {
         identity = { command: processCommand(proc.pid), exe: executable(proc.pid) };
         this.commands.set(proc.pid, identity);
       }
-      gateways[name] = { pid: proc.pid, pgid: proc.pgid, startTicks: proc.startTicks, command: identity.command, exe: identity.exe, specHash: this.hashes.get(name) ?? '', port: runner.gatewayPlan.port, startedAt: state.startedAt };
+      gateways[name] = { pid: proc.pid, pgid: proc.pgid, startTicks: proc.startTicks, command: identity.command, exe: identity.exe, specHash: this.hashes.get(name) ?? '', port: proc.port, startedAt: state.startedAt, restarts: state.restarts };
     }
     const live = new Set(Object.values(gateways).map((g) => g.pid));
     for (const pid of this.commands.keys()) if (!live.has(pid)) this.commands.delete(pid);
@@ -193,7 +193,7 @@ export class Supervisor {
       if (runner && runner.gatewayPlan.enabled && !this.held.has(name)) {
         this.hashes.set(name, record.specHash);
         this.commands.set(record.pid, { command: record.command, exe: record.exe });
-        runner.adopt(child, record.startedAt);
+        runner.adopt(child, record);
         adopted.add(name);
         this.deps.emit({ type: 'adopted', gateway: name, pid: record.pid, uptimeMs: this.deps.now() - record.startedAt });
         continue;
