@@ -14,16 +14,19 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { CliContext } from '../src/cli/context.js';
 import { runExport } from '../src/cli/export.js';
 import { fleetName as installFleetName } from '../src/cli/install.js';
 import { runValidate } from '../src/cli/validate.js';
-import { type ExportInput, fleetName } from '../src/export/common.js';
+import { containerArgs, type ExportInput, exportEnv, fleetName } from '../src/export/common.js';
 import { exportCompose } from '../src/export/compose.js';
 import { exportKubernetes, objectName } from '../src/export/kubernetes.js';
 import { environmentLine, execWord, exportSystemd } from '../src/export/systemd.js';
 import { loadManifest } from '../src/manifest/load.js';
+import { derivedEnv } from '../src/plan/environment.js';
+import type { GatewayPlan } from '../src/plan/types.js';
+import { CONFLICT_RETRY_MIN_MS } from '../src/supervisor/backoff.js';
 
 const SECRET = 'sk-live-DO-NOT-LEAK-4242';
 
@@ -88,11 +91,34 @@ function context(): { ctx: CliContext; out: () => string; err: () => string } {
   return { ctx, out: () => out, err: () => err };
 }
 
+function load(file: string): ExportInput {
+  const loaded = loadManifest(file, { home: dir, stateHome: path.join(dir, 'xdg'), cwd: dir });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+  return { plan: loaded.manifest.plan, envFiles: loaded.manifest.envFiles };
+}
+
+/** The shipped manifest for the real gateway: `--bind loopback`, and paths derived by the plan's defaults. */
+const OPENCLAW_MANIFEST = new URL('../config/openclaw.yaml', import.meta.url);
+const GATEWAY_TOKEN = 'gw-token-DO-NOT-LEAK-7';
+let openclaw: ExportInput;
+let openclawWithToken: ExportInput;
+
+/** openclaw.yaml, copied beside the test fleet, and a variant whose main gateway has a token in its envFile. */
+function writeOpenClawFleets(): void {
+  const text = readFileSync(OPENCLAW_MANIFEST, 'utf8');
+  writeFileSync(path.join(dir, 'openclaw.yaml'), text);
+  const doc = parseYaml(text) as { gateways: Record<string, Record<string, unknown>> };
+  doc.gateways.main!.envFile = 'token.env';
+  writeFileSync(path.join(dir, 'token.env'), `OPENCLAW_GATEWAY_TOKEN=${GATEWAY_TOKEN}\n`);
+  writeFileSync(path.join(dir, 'openclaw-token.yaml'), stringifyYaml(doc));
+}
+
 beforeAll(() => {
   writeFleet();
-  const loaded = loadManifest(manifest, { home: dir, stateHome: path.join(dir, 'xdg'), cwd: dir });
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  input = { plan: loaded.manifest.plan, envFiles: loaded.manifest.envFiles };
+  input = load(manifest);
+  writeOpenClawFleets();
+  openclaw = load(path.join(dir, 'openclaw.yaml'));
+  openclawWithToken = load(path.join(dir, 'openclaw-token.yaml'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -101,6 +127,21 @@ const gateway = (name: string) => {
   if (!g) throw new Error(`no gateway ${name}`);
   return g;
 };
+
+function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * The paths a gateway keeps its data in, as the plan derives them: its state dir and workspace, and every
+ * absolute path among the variables clawfleet sets (config path, and whatever the plan adds), except its
+ * working dir, which holds nothing that must outlive it.
+ */
+function persistentPaths(g: GatewayPlan): string[] {
+  const paths = [g.stateDir, g.workspace, ...Object.values(derivedEnv(g)).filter((v) => path.isAbsolute(v))];
+  return [...new Set(paths.filter((p): p is string => p !== undefined && p !== g.cwd))];
+}
 
 function allText(files: ReadonlyMap<string, string>): string {
   return [...files.values()].join('\n');
@@ -218,7 +259,7 @@ describe('export systemd', () => {
     expect(one(main, 'Service', 'Restart')).toBe('always');
     expect(one(main, 'Service', 'RestartSec')).toBe('200ms');
     expect(one(main, 'Service', 'RestartMaxDelaySec')).toBe('30s');
-    expect(one(main, 'Service', 'RestartPreventExitStatus')).toBe('78');
+    expect(one(main, 'Service', 'RestartSteps')).toBe(String(Math.ceil(Math.log(plan.restart.maxMs / plan.restart.initialMs) / Math.log(plan.restart.factor))));
     expect(one(main, 'Service', 'KillMode')).toBe('control-group');
     expect(one(main, 'Service', 'KillSignal')).toBe('SIGINT');
     expect(one(main, 'Service', 'TimeoutStopSec')).toBe('25s');
@@ -245,6 +286,28 @@ describe('export systemd', () => {
 
   it('references the envFile and never copies a secret', () => {
     expect(allText(units())).not.toContain(SECRET);
+  });
+
+  it('retries exit 78 on the backoff instead of giving up for good, and says what systemd cannot pace', () => {
+    for (const [file, text] of [...units(), ...exportSystemd(openclaw).files]) {
+      expect(parseUnit(text).get('Service')?.has('RestartPreventExitStatus'), file).toBe(false);
+    }
+    // The slow part of the retry: growing to the plan's max (systemd >= 254).
+    const main = unit('main');
+    expect(spanSeconds(one(main, 'Service', 'RestartMaxDelaySec'))).toBe(gateway('main').restart.maxMs / 1000);
+    expect(spanSeconds(one(main, 'Service', 'RestartSec'))).toBe(gateway('main').restart.initialMs / 1000);
+    const notes = exportSystemd(input).notes;
+    expect(notes.some((n) => n.includes('exit 78') && n.includes(`${CONFLICT_RETRY_MIN_MS / 1000}s`) && n.includes('systemd 254'))).toBe(true);
+    expect(notes.some((n) => /no probes/.test(n))).toBe(true);
+  });
+
+  it('keeps `--bind loopback` on the host', () => {
+    const result = exportSystemd(openclaw);
+    for (const g of openclaw.plan.gateways) {
+      const text = result.files.get(`clawfleet-${fleetName(openclaw.plan.manifestPath)}-${g.name}.service`)!;
+      expect(one(parseUnit(text), 'Service', 'ExecStart')).toContain('--bind loopback');
+    }
+    expect(result.notes.join('\n')).not.toMatch(/--bind/);
   });
 
   it('escapes specifiers, variables and spaces the way systemd reads them', () => {
@@ -366,6 +429,65 @@ describe('export compose', () => {
     expect(main!.env_file).toEqual([path.join(dir, 'main.env')]);
     expect(main!.environment).not.toHaveProperty('OPENAI_API_KEY');
     expect(text()).not.toContain(SECRET);
+  });
+
+  const openclawDoc = (fleet: ExportInput) => parseYaml(exportCompose(fleet).files.get('compose.yaml')!) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+
+  it('binds `--bind loopback` gateways to lan in the container, on the port it publishes, and says why', () => {
+    const { services } = openclawDoc(openclaw);
+    for (const g of openclaw.plan.gateways) {
+      const svc = services[g.name]!;
+      expect(svc.command).not.toContain('loopback');
+      expect(svc.command.slice(svc.command.indexOf('--bind'), svc.command.indexOf('--bind') + 2)).toEqual(['--bind', 'lan']);
+      // The published port, the healthcheck and the gateway's own --port are the same base port.
+      expect(svc.command[svc.command.indexOf('--port') + 1]).toBe(String(g.port));
+      expect(svc.ports).toEqual([{ target: g.port, published: String(g.port), host_ip: '127.0.0.1', protocol: 'tcp' }]);
+      expect(svc.healthcheck.test.join(' ')).toContain(`127.0.0.1:${g.port}/`);
+    }
+    const notes = exportCompose(openclaw).notes;
+    for (const g of openclaw.plan.gateways) {
+      expect(notes.some((n) => n.startsWith(`${g.name}: \`--bind loopback\` is rewritten to \`--bind lan\``) && n.includes('published port'))).toBe(true);
+    }
+    expect(composeValidator()(openclawDoc(openclaw))).toBe(true);
+  });
+
+  it('says a lan-bound OpenClaw needs a token, unless its envFile has one, and never writes it', () => {
+    const needsToken = (fleet: ExportInput, name: string) => exportCompose(fleet).notes.some((n) => n.startsWith(`${name}: `) && n.includes('OPENCLAW_GATEWAY_TOKEN'));
+    expect(needsToken(openclaw, 'main')).toBe(true);
+    expect(needsToken(openclawWithToken, 'main')).toBe(false);
+    expect(needsToken(openclawWithToken, 'rescue')).toBe(true);
+    const { main } = openclawDoc(openclawWithToken).services;
+    expect(main!.env_file).toEqual([path.join(dir, 'token.env')]);
+    expect(exportCompose(openclawWithToken).files.get('compose.yaml')).not.toContain(GATEWAY_TOKEN);
+  });
+
+  it('puts every path the plan derives on a volume of its own, with the derived env (default paths)', () => {
+    for (const fleet of [input, openclaw]) {
+      const d = openclawDoc(fleet);
+      for (const g of fleet.plan.gateways) {
+        const svc = d.services[g.name]!;
+        expect(svc.environment).toMatchObject(derivedEnv(g));
+        expect(Object.keys(svc.environment).sort()).toEqual(Object.keys(exportEnv(g)).sort());
+        for (const p of persistentPaths(g)) {
+          expect(svc.volumes.some((v) => isWithin(p, v.target)), `${g.name}: ${p} on no volume`).toBe(true);
+        }
+        for (const v of svc.volumes) {
+          expect(v.source.startsWith(`${g.name}-`)).toBe(true);
+          expect(d.volumes).toHaveProperty(v.source);
+        }
+      }
+    }
+  });
+});
+
+describe('container bind', () => {
+  const withArgs = (args: string[]): GatewayPlan => ({ ...openclaw.plan.gateways[0]!, args });
+
+  it('rewrites `--bind loopback` and `--bind=loopback`, nothing else, and not after `--`', () => {
+    expect(containerArgs(withArgs(['gateway', '--bind', 'loopback', '--port', '1']))).toEqual({ args: ['gateway', '--bind', 'lan', '--port', '1'], rebound: true });
+    expect(containerArgs(withArgs(['gateway', '--bind=loopback']))).toEqual({ args: ['gateway', '--bind=lan'], rebound: true });
+    expect(containerArgs(withArgs(['gateway', '--bind', 'tailnet']))).toEqual({ args: ['gateway', '--bind', 'tailnet'], rebound: false });
+    expect(containerArgs(withArgs(['run', '--', '--bind', 'loopback'])).rebound).toBe(false);
   });
 });
 
@@ -490,6 +612,45 @@ describe('export kubernetes', () => {
     expect(text).toContain(`kubectl create secret generic bots-main-env --from-env-file=${path.join(dir, 'main.env')}`);
   });
 
+  it('binds `--bind loopback` gateways to lan, where the kubelet probes and the Service reach the pod', () => {
+    const result = exportKubernetes(openclaw);
+    const objs = [...result.files.values()].flatMap((text) => parseAllDocuments(text).map((d) => d.toJS() as K8sObject | null)).filter((o): o is K8sObject => o !== null);
+    for (const g of openclaw.plan.gateways) {
+      const set = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.labels?.['clawfleet.dev/gateway'] === g.name)!;
+      const c = set.spec.template.spec.containers[0];
+      expect(c.args).not.toContain('loopback');
+      expect(c.args.slice(c.args.indexOf('--bind'), c.args.indexOf('--bind') + 2)).toEqual(['--bind', 'lan']);
+      expect(c.args[c.args.indexOf('--port') + 1]).toBe(String(g.port));
+      expect(c.ports).toEqual([{ name: 'gateway', containerPort: g.port, protocol: 'TCP' }]);
+      for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(probe.httpGet.port).toBe('gateway');
+      const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === set.spec.serviceName)!;
+      expect(svc.spec.ports).toEqual([{ name: 'gateway', port: g.port, targetPort: 'gateway', protocol: 'TCP' }]);
+      expect(result.notes.some((n) => n.startsWith(`${g.name}: \`--bind loopback\` is rewritten to \`--bind lan\``) && n.includes('pod IP'))).toBe(true);
+      for (const o of objs.filter((x) => x.metadata.name === set.spec.serviceName)) expect(() => validateKubernetes(o)).not.toThrow();
+    }
+  });
+
+  it('mounts a claim at every path the plan derives, with the derived env, and a Secret for the token (default paths)', () => {
+    for (const fleet of [input, openclaw, openclawWithToken]) {
+      const objs = [...exportKubernetes(fleet).files.values()].flatMap((text) => parseAllDocuments(text).map((d) => d.toJS() as K8sObject | null));
+      for (const g of fleet.plan.gateways) {
+        const set = objs.find((o) => o?.kind === 'StatefulSet' && o.metadata.labels?.['clawfleet.dev/gateway'] === g.name)!;
+        const c = set.spec.template.spec.containers[0];
+        const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+        expect(env).toMatchObject(derivedEnv(g));
+        expect(Object.keys(env).sort()).toEqual(Object.keys(exportEnv(g)).sort());
+        const claims = set.spec.volumeClaimTemplates.map((t: K8sObject) => t.metadata.name);
+        for (const m of c.volumeMounts) expect(claims).toContain(m.name);
+        for (const p of persistentPaths(g)) {
+          expect(c.volumeMounts.some((m: { mountPath: string }) => isWithin(p, m.mountPath)), `${g.name}: ${p} on no claim`).toBe(true);
+        }
+      }
+    }
+    const main = exportKubernetes(openclawWithToken);
+    expect(allText(main.files)).not.toContain(GATEWAY_TOKEN);
+    expect(allText(main.files)).toContain(`--from-env-file=${path.join(dir, 'token.env')}`);
+  });
+
   it('makes valid, unique object names from any gateway name', () => {
     expect(objectName('bots', 'main')).toBe('bots-main');
     const odd = objectName('Bots.v2', 'My_Gateway');
@@ -526,6 +687,20 @@ describe('clawfleet export (command)', () => {
     expect(await runExport('systemd', { config: 'bots.yaml', output: 'units' }, sd.ctx)).toBe(0);
     expect(readdirSync(path.join(dir, 'units')).sort()).toEqual(['clawfleet-bots-main.service', 'clawfleet-bots-rescue.service', 'clawfleet-bots-spare.service']);
     expect(sd.out()).toContain('systemctl --user enable --now');
+  });
+
+  it('prints the bind rewrite as a note on stderr for the container targets only', async () => {
+    for (const target of ['compose', 'kubernetes']) {
+      const { ctx, out, err } = context();
+      expect(await runExport(target, { config: 'openclaw.yaml' }, ctx), err()).toBe(0);
+      expect(err()).toMatch(/^note: main: `--bind loopback` is rewritten to `--bind lan`/m);
+      expect(out()).not.toContain('loopback');
+    }
+    const { ctx, out, err } = context();
+    expect(await runExport('systemd', { config: 'openclaw.yaml' }, ctx), err()).toBe(0);
+    expect(err()).not.toContain('--bind');
+    expect(out()).toContain('--bind loopback');
+    expect(err()).toMatch(/^note: exit 78/m);
   });
 
   it('exits 2 on an unknown target', async () => {

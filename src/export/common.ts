@@ -77,15 +77,70 @@ export function dataDirs(gateway: GatewayPlan): Array<{ role: 'state' | 'workspa
   return dirs;
 }
 
+/**
+ * OpenClaw's `--bind` mode for a container: `lan` listens on 0.0.0.0 with no fallback (`auto` does too, but
+ * only where OpenClaw detects a container), so the pod IP and a published port reach it. IPv4 only.
+ */
+export const CONTAINER_BIND_MODE = 'lan';
+
+/** A gateway's argv inside a container, and whether its `--bind loopback` had to be rewritten for that. */
+export interface ContainerArgs {
+  readonly args: readonly string[];
+  readonly rebound: boolean;
+}
+
+/**
+ * `--bind loopback` (or `--bind=loopback`) becomes `--bind lan`: loopback in a container is the container's
+ * own, which neither the kubelet's probes (sent to the pod IP) nor a published port can reach. On one host
+ * (`clawfleet up`, systemd) loopback stays right, so only the container targets call this.
+ */
+export function containerArgs(gateway: GatewayPlan): ContainerArgs {
+  const args = [...gateway.args];
+  let rebound = false;
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === '--') break;
+    if (args[i] === '--bind=loopback') {
+      args[i] = `--bind=${CONTAINER_BIND_MODE}`;
+      rebound = true;
+    } else if (args[i] === '--bind' && args[i + 1] === 'loopback') {
+      args[i + 1] = CONTAINER_BIND_MODE;
+      rebound = true;
+      i += 1;
+    }
+  }
+  return { args, rebound };
+}
+
+/** Where OpenClaw finds the shared secret it insists on before it listens beyond loopback. */
+const GATEWAY_AUTH_ENV = ['OPENCLAW_GATEWAY_TOKEN', 'OPENCLAW_GATEWAY_PASSWORD'];
+const GATEWAY_AUTH_FLAGS = ['--token', '--token-file', '--password', '--password-file'];
+
+function hasGatewayAuth(input: ExportInput, gateway: GatewayPlan, args: readonly string[]): boolean {
+  const names = new Set([...Object.keys(exportEnv(gateway)), ...envFileKeys(input, gateway)]);
+  if (GATEWAY_AUTH_ENV.some((name) => names.has(name))) return true;
+  return args.some((arg) => GATEWAY_AUTH_FLAGS.some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
+}
+
+/** Why a loopback-only gateway is unreachable on each container target. */
+const UNREACHABLE_ON_LOOPBACK: Record<'compose' | 'kubernetes', string> = {
+  compose: "the published port forwards to the container's address, which a loopback-only server does not answer",
+  kubernetes: "the kubelet's probes and the Service go to the pod IP, which a loopback-only server does not answer",
+};
+
 /** Notes shared by the container targets: what a container does differently from `clawfleet up`. */
-export function containerNotes(gateway: GatewayPlan): string[] {
+export function containerNotes(input: ExportInput, gateway: GatewayPlan, target: 'compose' | 'kubernetes'): string[] {
   const notes: string[] = [];
   if (gateway.configPath !== undefined && gateway.stateDir !== undefined && !isWithin(gateway.configPath, gateway.stateDir)) {
     notes.push(`${gateway.name}: its config ${gateway.configPath} is outside its state dir and not on a volume; mount it yourself`);
   }
-  const bind = gateway.args.indexOf('--bind');
-  if (bind >= 0 && gateway.args[bind + 1] === 'loopback') {
-    notes.push(`${gateway.name}: \`--bind loopback\` in a container binds the container's own loopback, which a published port cannot reach; use \`--bind lan\` there`);
+  const { args, rebound } = containerArgs(gateway);
+  if (rebound) {
+    notes.push(`${gateway.name}: \`--bind loopback\` is rewritten to \`--bind ${CONTAINER_BIND_MODE}\` (0.0.0.0) in the container: ${UNREACHABLE_ON_LOOPBACK[target]}; \`clawfleet up\` and systemd keep loopback`);
+  }
+  // `openclaw gateway` exits 78 on a non-loopback bind without a shared secret (and, with its Control UI on,
+  // without allowed origins): say so before the container restarts forever.
+  if (gateway.kind === 'openclaw' && gateway.args[0] === 'gateway' && !hasGatewayAuth(input, gateway, args)) {
+    notes.push(`${gateway.name}: OpenClaw refuses to listen beyond loopback without auth (exit 78): put OPENCLAW_GATEWAY_TOKEN in its envFile (or set gateway.auth in its config); with its Control UI on (the default) it also needs gateway.controlUi.allowedOrigins in its config`);
   }
   if (gateway.kind === 'openclaw' && gateway.restart.policy === 'on-failure') {
     notes.push(`${gateway.name}: restart on-failure: OpenClaw may exit 0 to restart itself under a service manager, which on-failure leaves down; prefer always`);

@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import type { GatewayPlan, ProbePlan } from '../plan/types.js';
-import { containerNotes, dataDirs, durationText, type ExportInput, type ExportResult, exportEnv, fleetName } from './common.js';
+import { containerArgs, containerNotes, dataDirs, durationText, type ExportInput, type ExportResult, exportEnv, fleetName } from './common.js';
 
 /**
  * The image every service runs, overridable without editing the file. OpenClaw needs Node >= 24, so the
@@ -69,7 +69,7 @@ function service(gateway: GatewayPlan, rescues: readonly GatewayPlan[]): Record<
 
   const svc: Record<string, unknown> = {
     image: COMPOSE_IMAGE,
-    command: [gateway.command, ...gateway.args].map(literal),
+    command: [gateway.command, ...containerArgs(gateway).args].map(literal),
     working_dir: literal(gateway.cwd),
     // tini as PID 1: reaps the gateway's orphans and passes the stop signal on.
     init: true,
@@ -119,7 +119,7 @@ export function exportCompose(input: ExportInput): ExportResult {
   for (const gateway of input.plan.gateways) {
     services[gateway.name] = service(gateway, rescues);
     for (const { role } of dataDirs(gateway)) volumes[volumeName(gateway, role)] = {};
-    notes.push(...containerNotes(gateway));
+    notes.push(...containerNotes(input, gateway, 'compose'));
   }
   notes.push('Docker restarts with its own backoff (restart.backoff is not exported) and restarts exit 78 too');
   if (input.plan.gateways.some((g) => g.health.liveness !== undefined)) {

@@ -16,7 +16,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { stringify } from 'yaml';
 import type { GatewayPlan, ProbePlan } from '../plan/types.js';
-import { ceilSeconds, containerNotes, dataDirs, envFileKeys, type ExportInput, type ExportResult, exportEnv, fleetName } from './common.js';
+import { ceilSeconds, containerArgs, containerNotes, dataDirs, envFileKeys, type ExportInput, type ExportResult, exportEnv, fleetName } from './common.js';
 
 /** The image placeholder, as in the compose export: a Node >= 24 image with the gateway's command installed. */
 export const KUBERNETES_IMAGE = 'node:24-bookworm';
@@ -113,7 +113,7 @@ function container(fleet: string, gateway: GatewayPlan, claims: readonly { name:
     name: 'gateway',
     image: KUBERNETES_IMAGE,
     command: [literal(gateway.command)],
-    args: gateway.args.map(literal),
+    args: containerArgs(gateway).args.map(literal),
     workingDir: gateway.cwd,
     ports: [{ name: CONTAINER_PORT_NAME, containerPort: gateway.port, protocol: 'TCP' }],
     env: Object.entries(exportEnv(gateway)).map(([name, value]) => ({ name, value: literal(value) })),
@@ -220,7 +220,7 @@ export function exportKubernetes(input: ExportInput): ExportResult {
       notes.push(`${gateway.name}: create its Secret from its envFile before applying: ${create}`);
     }
     files.set(`${name}.yaml`, yamlDocs(comment, [statefulSet(fleet, gateway), service(fleet, gateway)]));
-    notes.push(...containerNotes(gateway));
+    notes.push(...containerNotes(input, gateway, 'kubernetes'));
     if (gateway.restart.policy !== 'always') {
       notes.push(`${gateway.name}: restart ${gateway.restart.policy} cannot be expressed: a StatefulSet's pods always restart`);
     }

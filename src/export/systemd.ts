@@ -8,10 +8,8 @@
  * profile.
  */
 import type { GatewayPlan } from '../plan/types.js';
+import { CONFLICT_RETRY_MAX_MS, CONFLICT_RETRY_MIN_MS } from '../supervisor/backoff.js';
 import { durationText, envFileKeys, type ExportInput, type ExportResult, exportEnv, fleetName } from './common.js';
-
-/** Exit status OpenClaw uses for "another instance owns this state or port" and "bad config". */
-const CONFLICT_EXIT_STATUS = 78;
 
 /** The unit file name of a gateway. */
 export function unitName(fleet: string, gateway: string): string {
@@ -92,11 +90,14 @@ function restartLines(gateway: GatewayPlan): string[] {
   if (restart.initialMs > 0 && restart.maxMs > restart.initialMs && restart.factor > 1) {
     const steps = Math.ceil(Math.log(restart.maxMs / restart.initialMs) / Math.log(restart.factor));
     lines.push(
-      '# Exponential backoff up to the plan\'s max (systemd >= 254; older versions ignore these two lines).',
-`RestartSteps=${steps}`, `RestartMaxDelaySec=${durationText(restart.maxMs)}`);
+      "# Exponential backoff up to the plan's max (systemd >= 254; older versions ignore these two lines). systemd",
+      '# resets the restart counter only when the unit is started by hand, not after a stable run.',
+      `RestartSteps=${steps}`, `RestartMaxDelaySec=${durationText(restart.maxMs)}`);
   }
-  lines.push('# Exit 78 is OpenClaw\'s "another instance owns this state or port" (or bad config): do not hammer it.');
-  lines.push(`RestartPreventExitStatus=${CONFLICT_EXIT_STATUS}`);
+  lines.push(
+    '# Exit 78 (OpenClaw: another instance owns this state or port, or bad config) is retried on this backoff.',
+    '# No RestartPreventExitStatus=78: it would give up for good, and clawfleet never does. systemd cannot pace',
+    `# one exit status apart; clawfleet retries a conflict after ${durationText(CONFLICT_RETRY_MIN_MS)}, doubling to ${durationText(CONFLICT_RETRY_MAX_MS)}.`);
   return lines;
 }
 
@@ -120,8 +121,14 @@ export function exportSystemd(input: ExportInput): ExportResult {
       notes.push(`${gateway.name}: under systemd OpenClaw exits 0 to restart itself; Restart=on-failure leaves it down then, prefer always`);
     }
   }
-  if (input.plan.gateways.some((g) => g.health.liveness !== undefined || g.health.readiness !== undefined)) {
-    notes.push('systemd has no probes: liveness and readiness are not exported (Restart= covers exits only)');
+  if (input.plan.gateways.some((g) => g.health.startup !== undefined || g.health.liveness !== undefined || g.health.readiness !== undefined)) {
+    notes.push('systemd has no probes: startup, liveness and readiness are not exported (Restart= covers exits only, a hung gateway is not noticed)');
+  }
+  if (input.plan.gateways.some((g) => g.restart.policy !== 'never')) {
+    notes.push(
+      `exit 78 (conflict) is retried on each unit's own backoff, not clawfleet's ${durationText(CONFLICT_RETRY_MIN_MS)} doubling to ${durationText(CONFLICT_RETRY_MAX_MS)}: ` +
+        'systemd cannot pace one exit status apart, and before systemd 254 (no RestartSteps=) every retry waits RestartSec= (raise restart.backoff.initial there)',
+    );
   }
   notes.push(`create the working directories before starting: mkdir -p ${input.plan.gateways.map((g) => g.cwd).join(' ')}`);
   return { files, notes };
