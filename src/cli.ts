@@ -115,7 +115,8 @@ function buildProgram(Command: typeof CommandType): CommandType {
     .description('write a systemd user unit (Linux) or launchd agent (macOS) that runs `clawfleet up` for this manifest')
     .option(...configOption)
     .option('--dry-run', 'print the file instead of writing it')
-    .action(async (options: { config?: string; dryRun?: boolean }) => {
+    .option('--name <name>', "the unit's fleet suffix, instead of the manifest's base name")
+    .action(async (options: { config?: string; dryRun?: boolean; name?: string }) => {
       const { runInstall } = await import('./cli/install.js');
       finish(runInstall(options, ctx));
     });
