@@ -1,6 +1,6 @@
-/** Ports named in a gateway's own OpenClaw config file (JSON5, read only, never written). */
+/** What a gateway's own OpenClaw config file (JSON5, read only, never written) tells the planner. */
 import type { ExplicitPort } from '../plan/footprint.js';
-import type { InstanceConfigPorts } from '../plan/plan-fleet.js';
+import type { InstanceConfig } from '../plan/plan-fleet.js';
 
 type Json = Record<string, unknown>;
 
@@ -12,8 +12,8 @@ function portValue(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? value : undefined;
 }
 
-/** The browser and canvas-host ports and cdpUrls an OpenClaw config sets. */
-export function extractInstancePorts(config: unknown, source: string): InstanceConfigPorts {
+/** The browser and canvas-host ports, cdpUrls and default agent workspace an OpenClaw config sets. */
+export function extractInstanceConfig(config: unknown, source: string): InstanceConfig {
   const ports: ExplicitPort[] = [];
   const cdpUrls: string[] = [];
   const root = object(config) ?? {};
@@ -29,5 +29,8 @@ export function extractInstancePorts(config: unknown, source: string): InstanceC
     const cdpUrl = object(profile)?.cdpUrl;
     if (typeof cdpUrl === 'string') cdpUrls.push(cdpUrl);
   }
-  return { source, ports, cdpUrls };
+  const workspace = object(object(root.agents)?.defaults)?.workspace;
+  // OpenClaw trims it and ignores an empty one.
+  const trimmed = typeof workspace === 'string' ? workspace.trim() : '';
+  return trimmed !== '' ? { source, ports, cdpUrls, workspace: trimmed } : { source, ports, cdpUrls };
 }

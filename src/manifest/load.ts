@@ -8,12 +8,12 @@ import { parseEnv } from 'node:util';
 import JSON5 from 'json5';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type InstanceConfigPorts, planFleet } from '../plan/plan-fleet.js';
-import type { FleetPlan, KeyPath } from '../plan/types.js';
-import { extractInstancePorts } from './instance-config.js';
+import { type InstanceConfig, planFleet } from '../plan/plan-fleet.js';
+import type { FleetPlan, KeyPath, PlanProblem } from '../plan/types.js';
+import { extractInstanceConfig } from './instance-config.js';
 import { translateIssue } from './issues.js';
-import { locate } from './locate.js';
-import type { ManifestProblem } from './problems.js';
+import { duplicateKeyAt, locate } from './locate.js';
+import { formatKeyPath, type ManifestProblem } from './problems.js';
 import { manifestSchema, type RawManifest } from './schema.js';
 
 /** A manifest that planned cleanly, with what was read to plan it. */
@@ -25,6 +25,16 @@ export interface LoadedManifest {
 }
 
 export type LoadResult = { ok: true; manifest: LoadedManifest } | { ok: false; problems: ManifestProblem[] };
+
+/**
+ * What is left of a manifest that failed the schema once its invalid values are taken out: enough to
+ * plan the fleet, so one run reports its port and path conflicts beside the schema errors.
+ */
+export interface RepairedManifest {
+  readonly raw: RawManifest;
+  /** Key paths taken out; what the planner finds there or below is a consequence, not news. */
+  readonly removed: readonly KeyPath[];
+}
 
 /** The world the loader reads: the user's home and state dir, normally from the process environment. */
 export interface LoadContext {
@@ -44,7 +54,7 @@ function errorText(error: unknown): string {
 /** Parses and checks manifest text; `display` is the file name shown in messages. */
 export function parseManifest(text: string, display: string):
   | { ok: true; raw: RawManifest; locateKey: (path: KeyPath) => { line?: number; column?: number } }
-  | { ok: false; problems: ManifestProblem[]; partial?: RawManifest; locateKey?: (path: KeyPath) => { line?: number; column?: number } } {
+  | { ok: false; problems: ManifestProblem[]; partial?: RepairedManifest; locateKey?: (path: KeyPath) => { line?: number; column?: number } } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -52,7 +62,9 @@ export function parseManifest(text: string, display: string):
       ok: false,
       problems: doc.errors.map((error) => {
         const pos = lines.linePos(error.pos[0]);
-        const message = error.code === 'DUPLICATE_KEY' ? 'a key appears twice in the same map (gateway names must be unique)' : error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        const duplicate = error.code === 'DUPLICATE_KEY' ? duplicateKeyAt(doc, error.pos[0]) : undefined;
+        if (duplicate !== undefined) return { file: display, line: pos.line, column: pos.col, ...duplicateKeyProblem(duplicate.parent, duplicate.key) };
+        const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
         return { file: display, line: pos.line, column: pos.col, path: [], message: `YAML syntax: ${message}` };
       }),
     };
@@ -73,33 +85,103 @@ export function parseManifest(text: string, display: string):
     const problems = parsed.error.issues
       .flatMap((issue) => translateIssue(issue, input))
       .map((m) => ({ file: display, ...locateKey(m.path), path: m.path, message: m.message }));
-    return { ok: false, problems, partial: validPart(input, parsed.error.issues), locateKey };
+    return { ok: false, problems, partial: withoutInvalidValues(input, parsed.error.issues), locateKey };
   }
   return { ok: true, raw: parsed.data, locateKey };
 }
 
+/** A key written twice, in words that fit where it is. */
+function duplicateKeyProblem(parent: KeyPath, key: string): { path: KeyPath; message: string } {
+  const path = [...parent, key];
+  if (parent.length === 1 && parent[0] === 'gateways') return { path, message: `the gateway "${key}" is defined twice; gateway names must be unique` };
+  const where = parent.length === 0 ? 'at the top level' : parent.length === 2 && parent[0] === 'gateways' ? `in gateway "${String(parent[1])}"` : `in ${formatKeyPath(parent)}`;
+  return { path, message: `the key "${key}" appears twice ${where}; keep one` };
+}
+
+/** Keys that decide what a gateway runs and where: a gateway with an invalid one is not planned, not guessed at. */
+const IDENTITY_KEYS = new Set(['kind', 'port', 'command']);
+/** Each round of repairs can only uncover issues deeper in what was kept; a few rounds always suffice. */
+const MAX_REPAIR_ROUNDS = 4;
+
+type Tree = Record<string | number, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null;
+}
+
 /**
- * The gateways that passed the schema, when the rest of the manifest is sound enough to plan them:
- * planning them too lets one run of `validate` report port and path conflicts beside schema errors.
+ * The manifest with every invalid value taken out, so each falls back to its default: unknown keys are
+ * dropped, a bad leaf is removed, a bad list goes whole, and a gateway whose kind, port or command is
+ * invalid is left out (from `defaults`: every gateway that inherits it). Undefined when nothing sound
+ * is left to plan.
  */
-function validPart(input: unknown, issues: readonly z.core.$ZodIssue[]): RawManifest | undefined {
-  if (typeof input !== 'object' || input === null) return undefined;
-  // A typo'd key is reported already; planning the gateway without it still finds its conflicts.
-  const root = structuredClone(input) as Record<string, unknown>;
-  const badGateways = new Set<string>();
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys') {
-      let node: unknown = root;
-      for (const key of issue.path) node = (node as Record<PropertyKey, unknown> | undefined)?.[key];
-      if (typeof node === 'object' && node !== null) for (const key of issue.keys) delete (node as Record<string, unknown>)[key];
-    } else if (issue.path[0] === 'gateways' && issue.path.length >= 2) badGateways.add(String(issue.path[1]));
-    else if (issue.path[0] !== 'supervisor') return undefined;
+function withoutInvalidValues(input: unknown, issues: readonly z.core.$ZodIssue[]): RepairedManifest | undefined {
+  if (!isTree(input) || Array.isArray(input)) return undefined;
+  const root = structuredClone(input) as Tree;
+  const removed: KeyPath[] = [];
+  let pending = issues;
+  for (let round = 0; round < MAX_REPAIR_ROUNDS; round += 1) {
+    for (const issue of pending) if (!repair(root, issue, removed)) return undefined;
+    const retry = manifestSchema.safeParse(root);
+    if (retry.success) return { raw: retry.data, removed };
+    pending = retry.error.issues;
   }
-  const gateways = Object.fromEntries(
-    Object.entries((root.gateways ?? {}) as Record<string, unknown>).filter(([name]) => !badGateways.has(name)),
-  );
-  const retry = manifestSchema.safeParse({ ...root, supervisor: undefined, gateways });
-  return retry.success ? retry.data : undefined;
+  return undefined;
+}
+
+/** Takes the value an issue is about out of `root`; false when the manifest cannot be planned without it. */
+function repair(root: Tree, issue: z.core.$ZodIssue, removed: KeyPath[]): boolean {
+  const full = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    // Reported already; planning without the typo still finds the gateway's conflicts.
+    const node = nodeAt(root, full);
+    if (isTree(node)) for (const key of issue.keys) delete node[key];
+    return true;
+  }
+  // An element of a list goes with its whole list: the setting falls back to its default.
+  const firstIndex = full.findIndex((key) => typeof key === 'number');
+  const keyPath = firstIndex >= 0 ? full.slice(0, firstIndex) : full;
+  if (keyPath.length === 0) return false;
+  if (keyPath.length === 1 && keyPath[0] === 'version') {
+    root.version = 1;
+    return true;
+  }
+  if (keyPath[0] === 'gateways' && keyPath.length === 1) return false;
+  const key = String(keyPath[keyPath.length - 1]);
+  if (IDENTITY_KEYS.has(key) && keyPath.length === 3 && keyPath[0] === 'gateways') return removeAt(root, keyPath.slice(0, 2), removed);
+  if (IDENTITY_KEYS.has(key) && keyPath.length === 2 && keyPath[0] === 'defaults') {
+    for (const [name, own] of Object.entries(isTree(root.gateways) ? root.gateways : {})) {
+      if (!isTree(own) || own[key] === undefined) removeAt(root, ['gateways', name], removed);
+    }
+  }
+  return removeAt(root, keyPath, removed);
+}
+
+function nodeAt(root: Tree, keyPath: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const key of keyPath) node = isTree(node) ? node[key as string] : undefined;
+  return node;
+}
+
+function removeAt(root: Tree, keyPath: KeyPath, removed: KeyPath[]): boolean {
+  const parent = nodeAt(root, keyPath.slice(0, -1));
+  if (isTree(parent)) delete parent[keyPath[keyPath.length - 1]!];
+  removed.push(keyPath);
+  return true;
+}
+
+/**
+ * Whether a plan problem follows from a value taken out of the manifest: it lies at or below a removed
+ * key, or below a gateway's key that inherits a removed one from `defaults`.
+ */
+function followsFromRemoval(problem: PlanProblem, removed: readonly KeyPath[], raw: RawManifest): boolean {
+  const startsWith = (keyPath: KeyPath, prefix: KeyPath): boolean => prefix.length <= keyPath.length && prefix.every((key, i) => keyPath[i] === key);
+  return removed.some((cut) => {
+    if (startsWith(problem.path, cut)) return true;
+    if (cut[0] !== 'defaults' || problem.path[0] !== 'gateways' || problem.path.length < 2) return false;
+    const inherited = ['gateways', problem.path[1]!, ...cut.slice(1)];
+    return startsWith(problem.path, inherited) && nodeAt(raw as unknown as Tree, inherited) === undefined;
+  });
 }
 
 /** Reads, validates and plans the manifest at `file`; `display` is how messages name it (default: `file`). */
@@ -113,35 +195,33 @@ export function loadManifest(file: string, ctx: LoadContext, display: string = f
     return { ok: false, problems: [{ file: shown, path: [], message: `cannot read the manifest: ${errorText(error)}` }] };
   }
   const parsed = parseManifest(text, shown);
-  if (!parsed.ok) {
-    if (parsed.partial === undefined || parsed.locateKey === undefined) return { ok: false, problems: sortProblems(parsed.problems) };
-    const locateKey = parsed.locateKey;
-    const extra = planFleet(parsed.partial, { manifestPath, home: ctx.home, stateHome: ctx.stateHome }).problems;
-    const located = extra.map((p) => ({ file: shown, ...locateKey(p.path), path: p.path, message: p.message }));
-    return { ok: false, problems: sortProblems([...parsed.problems, ...located]) };
-  }
-  const at = (keyPath: KeyPath, message: string): ManifestProblem => ({ file: shown, ...parsed.locateKey(keyPath), path: keyPath, message });
+  // A manifest that failed the schema is planned without its invalid values, so its conflicts come out too.
+  const repaired: RepairedManifest | undefined = parsed.ok ? { raw: parsed.raw, removed: [] } : parsed.partial;
+  const locateKey = parsed.locateKey;
+  if (repaired === undefined || locateKey === undefined) return { ok: false, problems: sortProblems(parsed.ok ? [] : parsed.problems) };
+  const { raw, removed } = repaired;
+  const at = (keyPath: KeyPath, message: string): ManifestProblem => ({ file: shown, ...locateKey(keyPath), path: keyPath, message });
 
   const planCtx = { manifestPath, home: ctx.home, stateHome: ctx.stateHome };
-  const first = planFleet(parsed.raw, planCtx);
-  const problems: ManifestProblem[] = [];
+  const first = planFleet(raw, planCtx);
+  const problems: ManifestProblem[] = parsed.ok ? [] : [...parsed.problems];
 
-  const instancePorts = new Map<string, InstanceConfigPorts>();
+  const instanceConfigs = new Map<string, InstanceConfig>();
   for (const gateway of first.plan.gateways) {
     if (gateway.kind !== 'openclaw' || gateway.configPath === undefined) continue;
     let configText: string;
     try {
       configText = readFileSync(gateway.configPath, 'utf8');
     } catch {
-      continue; // no config yet: OpenClaw's own defaults, already in the derived footprint
+      continue; // no config yet: OpenClaw's own defaults, already in the derived plan
     }
     try {
-      instancePorts.set(gateway.configPath, extractInstancePorts(JSON5.parse(configText), gateway.configPath));
+      instanceConfigs.set(gateway.configPath, extractInstanceConfig(JSON5.parse(configText), gateway.configPath));
     } catch (error) {
       problems.push(at(['gateways', gateway.name], `its OpenClaw config ${gateway.configPath} is not valid JSON5: ${errorText(error).split('\n')[0]}`));
     }
   }
-  const result = instancePorts.size > 0 ? planFleet(parsed.raw, { ...planCtx, instancePorts }) : first;
+  const result = instanceConfigs.size > 0 ? planFleet(raw, { ...planCtx, instanceConfigs }) : first;
 
   const envFiles = new Map<string, Record<string, string>>();
   for (const gateway of result.plan.gateways) {
@@ -149,14 +229,15 @@ export function loadManifest(file: string, ctx: LoadContext, display: string = f
     try {
       envFiles.set(gateway.envFile, parseEnv(readFileSync(gateway.envFile, 'utf8')) as Record<string, string>);
     } catch (error) {
-      const keyPath = parsed.raw.gateways[gateway.name]?.envFile !== undefined ? ['gateways', gateway.name, 'envFile'] : ['defaults', 'envFile'];
+      const keyPath = raw.gateways[gateway.name]?.envFile !== undefined ? ['gateways', gateway.name, 'envFile'] : ['defaults', 'envFile'];
       problems.push(at(keyPath, `cannot read envFile ${gateway.envFile}: ${errorText(error)}`));
     }
   }
 
-  problems.push(...result.problems.map((p) => at(p.path, p.message)));
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
-  return { ok: true, manifest: { plan: result.plan, raw: parsed.raw, envFiles } };
+  const planProblems = removed.length === 0 ? result.problems : result.problems.filter((p) => !followsFromRemoval(p, removed, raw));
+  problems.push(...planProblems.map((p) => at(p.path, p.message)));
+  if (!parsed.ok || problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  return { ok: true, manifest: { plan: result.plan, raw, envFiles } };
 }
 
 function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {

@@ -32,3 +32,35 @@ export function locate(doc: Document, lines: LineCounter, path: KeyPath): Source
   const pos = lines.linePos(offset);
   return { line: pos.line, column: pos.col };
 }
+
+/** The map holding the key that starts at `offset` (where the parser reports a duplicate), and that key. */
+export function duplicateKeyAt(doc: Document, offset: number): { parent: KeyPath; key: string } | undefined {
+  const parent: Array<string | number> = [];
+  let node: unknown = doc.contents;
+  for (;;) {
+    if (isMap(node)) {
+      let next: unknown;
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        const name = isScalar(key) ? String(key.value) : String(key);
+        if (key?.range?.[0] === offset) return { parent, key: name };
+        const range = (pair.value as Node | null)?.range;
+        if (range && range[0] <= offset && offset < range[2]) {
+          parent.push(name);
+          next = pair.value;
+          break;
+        }
+      }
+      if (next === undefined) return undefined;
+      node = next;
+    } else if (isSeq(node)) {
+      const index = node.items.findIndex((item) => {
+        const range = (item as Node | null)?.range;
+        return range != null && range[0] <= offset && offset < range[2];
+      });
+      if (index < 0) return undefined;
+      parent.push(index);
+      node = node.items[index];
+    } else return undefined;
+  }
+}

@@ -53,6 +53,10 @@ function check(input: unknown): void {
     }
     return;
   }
+  if (parsed.partial !== undefined) {
+    // What is left once the invalid values are out must plan like any valid manifest.
+    for (const p of planFleet(parsed.partial.raw, ctx).problems) expect(p.path.length, p.message).toBeGreaterThan(0);
+  }
   for (const problem of parsed.problems) {
     // A syntax error is named by its line; every other rejection by its key path.
     expect(problem.path.length > 0 || problem.line !== undefined || problem.message.startsWith('the manifest is empty'), formatProblem(problem)).toBe(true);

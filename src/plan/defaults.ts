@@ -30,7 +30,7 @@ export const OPENCLAW_DEFAULTS: GatewaySettings = {
   role: 'main',
   health: {
     startPeriod: '120s',
-    startup: { http: '/startupz', interval: '1s', timeout: '1s', failureThreshold: 1 },
+    startup: { http: '/startupz', interval: '1s', timeout: '1s' },
     liveness: { http: '/healthz', interval: '2s', timeout: '1s', failureThreshold: 3 },
     readiness: { http: '/readyz', interval: '2s', timeout: '2s', failureThreshold: 1 },
   },
@@ -45,7 +45,7 @@ export const COMMAND_DEFAULTS: GatewaySettings = {
   role: 'main',
   health: {
     startPeriod: '60s',
-    startup: { tcp: true, interval: '500ms', timeout: '1s', failureThreshold: 1 },
+    startup: { tcp: true, interval: '500ms', timeout: '1s' },
     liveness: { tcp: true, interval: '2s', timeout: '1s', failureThreshold: 3 },
     readiness: false,
   },

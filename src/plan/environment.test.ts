@@ -40,8 +40,18 @@ describe('buildGatewayEnv', () => {
       TZ: 'UTC',
       OPENCLAW_STATE_DIR: '/home/u/.openclaw',
       OPENCLAW_CONFIG_PATH: '/home/u/.openclaw/openclaw.json',
+      OPENCLAW_WORKSPACE_DIR: '/home/u/.openclaw/workspace',
       OPENCLAW_GATEWAY_PORT: '19789',
     });
+  });
+
+  it('passes the planned workspace explicitly, so OpenClaw cannot derive another', () => {
+    expect(buildGatewayEnv(byName('main'), { ...supervisorEnv, OPENCLAW_WORKSPACE_DIR: '/elsewhere' }).OPENCLAW_WORKSPACE_DIR).toBe('/home/u/.openclaw-main/workspace');
+    const custom = planFleet(
+      { version: 1, gateways: { bot: { port: 18789, workspace: '~/ws/{name}', env: { OPENCLAW_WORKSPACE_DIR: '/manifest-env' } } } } as RawManifest,
+      { manifestPath: '/f/fleet.yaml', home: '/home/u', stateHome: '/home/u/.local/state' },
+    ).plan.gateways[0]!;
+    expect(buildGatewayEnv(custom, supervisorEnv).OPENCLAW_WORKSPACE_DIR).toBe('/home/u/ws/bot');
   });
 
   it('never passes service-manager markers, even when asked to inherit them', () => {

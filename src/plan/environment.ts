@@ -41,6 +41,8 @@ export function derivedEnv(plan: GatewayPlan): Record<string, string> {
   if (plan.kind === 'openclaw') {
     if (plan.stateDir !== undefined) env.OPENCLAW_STATE_DIR = plan.stateDir;
     if (plan.configPath !== undefined) env.OPENCLAW_CONFIG_PATH = plan.configPath;
+    // Without it OpenClaw derives one itself (from the state dir or profile); the planned one is checked for conflicts.
+    if (plan.workspace !== undefined) env.OPENCLAW_WORKSPACE_DIR = plan.workspace;
     if (plan.profile !== undefined && plan.profile !== 'default') env.OPENCLAW_PROFILE = plan.profile;
     env.OPENCLAW_GATEWAY_PORT = String(plan.port);
   } else {

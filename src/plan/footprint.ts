@@ -22,6 +22,13 @@ function openclawRanges(base: number): PortRange[] {
   ];
 }
 
+const DERIVED_LABELS = new Set(openclawRanges(0).map((range) => range.label));
+
+/** Whether a range is derived from the base port, not named explicitly in a manifest or config. */
+export function isDerivedRange(range: PortRange): boolean {
+  return DERIVED_LABELS.has(range.label);
+}
+
 /** The footprint of a gateway: derived ranges plus explicit ports outside them. */
 export function portFootprint(kind: GatewayKind, base: number, explicit: readonly ExplicitPort[] = []): PortFootprint {
   const ranges: PortRange[] = kind === 'openclaw' ? openclawRanges(base) : [{ from: base, to: base, label: 'base port' }];

@@ -8,17 +8,19 @@ import { defaultRuntimeDir } from '../control/locate.js';
 import type { GatewaySettings, ProbeSettings, RawManifest } from '../manifest/schema.js';
 import { parseDuration, parseSize } from '../util/units.js';
 import { COMMAND_DEFAULTS, mergeSettings, OPENCLAW_DEFAULTS, PROBE_DEFAULTS } from './defaults.js';
-import { type ExplicitPort, footprintEnd, portFootprint } from './footprint.js';
-import { findPathConflicts, type OwnedPath } from './path-conflicts.js';
+import { type ExplicitPort, footprintEnd, isDerivedRange, portFootprint } from './footprint.js';
+import { findPathConflicts, findPathsInside, type OwnedPath, type PathConflict } from './path-conflicts.js';
 import { fillTemplate, resolvePath } from './paths.js';
 import { findPortConflicts } from './port-conflicts.js';
 import type { FleetPlan, GatewayPlan, HealthPlan, KeyPath, PlanProblem, ProbePlan, RestartPolicy, StopPolicy, SupervisorPlan } from './types.js';
 
-/** Ports and cdpUrls found in a gateway's own OpenClaw config file. */
-export interface InstanceConfigPorts {
+/** What a gateway's own OpenClaw config file says that the plan must respect: ports, cdpUrls, workspace. */
+export interface InstanceConfig {
   readonly source: string;
   readonly ports: readonly ExplicitPort[];
   readonly cdpUrls: readonly string[];
+  /** `agents.defaults.workspace` as written (OpenClaw prefers it over OPENCLAW_WORKSPACE_DIR). */
+  readonly workspace?: string;
 }
 
 /** What the planner needs from the world, passed in so planning stays a function of values. */
@@ -28,8 +30,8 @@ export interface PlanContext {
   readonly home: string;
   /** Where per-user state lives (`$XDG_STATE_HOME`, else `~/.local/state`). */
   readonly stateHome: string;
-  /** Extra ports from each instance's OpenClaw config, keyed by config path. */
-  readonly instancePorts?: ReadonlyMap<string, InstanceConfigPorts>;
+  /** Each instance's OpenClaw config (extra ports, workspace), keyed by config path. */
+  readonly instanceConfigs?: ReadonlyMap<string, InstanceConfig>;
 }
 
 /** The plan and everything wrong with it; the plan is only safe to run when `problems` is empty. */
@@ -48,15 +50,27 @@ export function openclawStateDir(home: string, profile: string): string {
   return `${home}${path.sep}${profile === 'default' ? '.openclaw' : `.openclaw-${profile}`}`;
 }
 
-/** OpenClaw's workspace for a profile: `~/.openclaw/workspace[-<profile>]`. */
-export function openclawWorkspace(home: string, profile: string): string {
-  return `${home}${path.sep}.openclaw${path.sep}${profile === 'default' ? 'workspace' : `workspace-${profile}`}`;
+/**
+ * OpenClaw's default workspace for a state dir: `<stateDir>/workspace`, which is what 2026.9.x uses
+ * when OPENCLAW_STATE_DIR is set (so `~/.openclaw/workspace` for profile `default`). A config's
+ * `agents.defaults.workspace` wins over it.
+ */
+export function openclawWorkspace(stateDir: string): string {
+  return `${stateDir}${path.sep}workspace`;
 }
 
 class Problems {
   readonly list: PlanProblem[] = [];
+  private readonly seen = new Set<string>();
   add(path: KeyPath, message: string): void {
     this.list.push({ path, message });
+  }
+  /** Adds a problem unless the same one is listed already (one in `defaults` found through many gateways). */
+  addOnce(path: KeyPath, message: string): void {
+    const key = `${path.join('\0')}\0${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.add(path, message);
   }
 }
 
@@ -83,7 +97,13 @@ function planProbe(settings: ProbeSettings | false | undefined): ProbePlan | und
 
 function planHealth(settings: GatewaySettings['health']): HealthPlan {
   const health: HealthPlan = { startPeriodMs: ms(settings?.startPeriod, '60s') };
-  const startup = planProbe(settings?.startup);
+  const given = settings?.startup === false ? undefined : settings?.startup;
+  const planned = planProbe(given);
+  // Unless given, a startup probe may fail for the whole startPeriod: the count follows from the period.
+  const startup =
+    planned && given?.failureThreshold === undefined
+      ? { ...planned, failureThreshold: Math.max(1, Math.ceil(health.startPeriodMs / Math.max(1, planned.intervalMs))) }
+      : planned;
   const liveness = planProbe(settings?.liveness);
   const readiness = planProbe(settings?.readiness);
   return {
@@ -247,6 +267,16 @@ function overlay(base: GatewaySettings, own: GatewaySettings): GatewaySettings {
   };
 }
 
+/**
+ * The instance config's `agents.defaults.workspace`, resolved the way OpenClaw resolves it: `~` against
+ * home, a relative path against its working dir. A value with `${VAR}` is substituted by OpenClaw from
+ * an environment the planner does not see, so it is left out.
+ */
+function configuredWorkspace(instance: InstanceConfig | undefined, home: string, cwd: string): string | undefined {
+  const written = instance?.workspace;
+  return written !== undefined && !written.includes('${') ? resolvePath(written, home, cwd) : undefined;
+}
+
 function planGateway(
   name: string,
   own: GatewaySettings,
@@ -294,8 +324,38 @@ function planGateway(
     'configPath',
     kind === 'openclaw' && stateDir !== undefined ? `${stateDir}${path.sep}openclaw.json` : undefined,
   );
-  const workspace = resolveSetting('workspace', kind === 'openclaw' ? openclawWorkspace(ctx.home, openclawProfile) : undefined);
   const cwd = resolveSetting('cwd', `${supervisor.runtimeDir}${path.sep}gateways${path.sep}${name}`)!;
+  const instance = configPath !== undefined ? ctx.instanceConfigs?.get(configPath) : undefined;
+  // The manifest's workspace, else the config's, else OpenClaw's own default. Inside OpenClaw the config's
+  // value beats OPENCLAW_WORKSPACE_DIR, so a manifest workspace it contradicts would drift: an error.
+  const configured = configuredWorkspace(instance, ctx.home, cwd);
+  const workspace =
+    settings.workspace !== undefined
+      ? resolveSetting('workspace', configured)
+      : (configured ?? (kind === 'openclaw' && stateDir !== undefined ? openclawWorkspace(stateDir) : undefined));
+  if (settings.workspace !== undefined && configured !== undefined && workspace !== configured) {
+    problems.add(
+      own.workspace !== undefined ? at('workspace') : at(),
+      `its OpenClaw config ${instance!.source} sets agents.defaults.workspace to ${configured}, which OpenClaw uses instead of the planned workspace ${workspace}${own.workspace !== undefined ? '' : ' (from defaults.workspace)'}; remove one of them or make them agree`,
+    );
+  }
+
+  for (const probe of ['startup', 'liveness'] as const) {
+    const given = settings.health?.[probe];
+    if (given && given.successThreshold !== undefined && given.successThreshold !== 1) {
+      problems.addOnce(
+        own.health?.[probe] && (own.health[probe] as { successThreshold?: number }).successThreshold !== undefined ? ['gateways', name, 'health', probe, 'successThreshold'] : ['defaults', 'health', probe, 'successThreshold'],
+        `successThreshold must be 1 for the ${probe} probe (one passing ${probe} probe is enough, as in Kubernetes); it applies to readiness`,
+      );
+    }
+  }
+
+  if (kind === 'openclaw' && settings.stop?.signal === 'SIGUSR2') {
+    problems.addOnce(
+      own.stop?.signal !== undefined ? ['gateways', name, 'stop', 'signal'] : ['defaults', 'stop', 'signal'],
+      'stop.signal SIGUSR2 is refused for kind "openclaw": it makes OpenClaw restart in place, so a stop would never stop it and would end in SIGKILL; use SIGTERM or SIGINT',
+    );
+  }
 
   const argValues = { name, profile, runtimeDir: supervisor.runtimeDir, home: ctx.home, port: pathValues.port, stateDir, configPath, workspace, cwd };
   const args: string[] = [];
@@ -306,7 +366,6 @@ function planGateway(
   });
 
   const manifestPorts = settings.browser || settings.canvasHost ? manifestExplicitPorts(settings) : NO_EXPLICIT_PORTS;
-  const instance = configPath !== undefined ? ctx.instancePorts?.get(configPath) : undefined;
   const explicitPorts = [...manifestPorts.ports, ...(instance?.ports ?? []).map((p) => ({ port: p.port, label: `${p.label} in ${instance!.source}` }))];
   const cdpUrls = instance || manifestPorts.cdpUrls.length ? [...manifestPorts.cdpUrls, ...(instance?.cdpUrls ?? [])] : NO_URLS;
   for (const url of cdpUrls) {
@@ -359,41 +418,85 @@ function checkProfiles(gateways: readonly GatewayPlan[], problems: Problems): vo
   }
 }
 
+type PathKey = 'stateDir' | 'configPath' | 'workspace' | 'cwd';
+
+const PATH_NOUNS: Readonly<Record<PathKey, string>> = { stateDir: 'state dir', configPath: 'config path', workspace: 'workspace', cwd: 'working dir' };
+
 function checkPaths(gateways: readonly GatewayPlan[], problems: Problems): void {
-  const collect = (key: 'stateDir' | 'configPath' | 'workspace'): OwnedPath[] =>
+  const collect = (key: PathKey): OwnedPath[] =>
     gateways.flatMap((g) => (g[key] !== undefined ? [{ gateway: g.name, path: g[key]! }] : []));
-  const kinds: Array<{ key: 'stateDir' | 'configPath' | 'workspace'; noun: string; nesting: boolean }> = [
-    { key: 'stateDir', noun: 'state dir', nesting: true },
-    { key: 'configPath', noun: 'config path', nesting: false },
-    { key: 'workspace', noun: 'workspace', nesting: true },
+  const owned: Record<PathKey, OwnedPath[]> = { stateDir: collect('stateDir'), configPath: collect('configPath'), workspace: collect('workspace'), cwd: collect('cwd') };
+  // A working dir only conflicts when equal: OpenClaw reads `.env` from it, not from its parents.
+  const kinds: Array<{ key: PathKey; nesting: boolean }> = [
+    { key: 'stateDir', nesting: true },
+    { key: 'configPath', nesting: false },
+    { key: 'workspace', nesting: true },
+    { key: 'cwd', nesting: false },
   ];
-  for (const { key, noun, nesting } of kinds) {
-    for (const conflict of findPathConflicts(collect(key), nesting)) {
+  for (const { key, nesting } of kinds) {
+    const noun = PATH_NOUNS[key];
+    for (const conflict of findPathConflicts(owned[key], nesting)) {
       const message = conflict.same
-        ? `gateways "${conflict.outer.gateway}" and "${conflict.inner.gateway}" share the ${noun} ${conflict.inner.path}; each gateway needs its own`
+        ? `gateways "${conflict.outer.gateway}" and "${conflict.inner.gateway}" share the ${noun} ${conflict.inner.path}; each gateway needs its own${key === 'cwd' ? ' (OpenClaw reads .env from it)' : ''}`
         : `the ${noun} of "${conflict.inner.gateway}" (${conflict.inner.path}) lies inside the ${noun} of "${conflict.outer.gateway}" (${conflict.outer.path}); they must not nest`;
       problems.add(['gateways', conflict.inner.gateway, key], message);
     }
   }
+  // Across kinds: nothing of one gateway in another's state dir, and no state dir in another's workspace
+  // or working dir. The second direction skips equal paths, which the first reports already.
+  const across: Array<{ outer: PathKey; inner: PathKey; same: boolean }> = [
+    { outer: 'stateDir', inner: 'workspace', same: true },
+    { outer: 'stateDir', inner: 'cwd', same: true },
+    { outer: 'workspace', inner: 'stateDir', same: false },
+    { outer: 'cwd', inner: 'stateDir', same: false },
+  ];
+  for (const { outer, inner, same } of across) {
+    for (const conflict of findPathsInside(owned[outer], owned[inner], same)) {
+      problems.add(['gateways', conflict.inner.gateway, inner], acrossMessage(conflict, PATH_NOUNS[outer], PATH_NOUNS[inner]));
+    }
+  }
+}
+
+function acrossMessage(conflict: PathConflict, outerNoun: string, innerNoun: string): string {
+  const { outer, inner } = conflict;
+  const where = conflict.same ? `is the ${outerNoun} of "${outer.gateway}"` : `lies inside the ${outerNoun} of "${outer.gateway}" (${outer.path})`;
+  return `the ${innerNoun} of "${inner.gateway}" (${inner.path}) ${where}; keep each gateway's ${innerNoun} out of other gateways' ${outerNoun}s`;
 }
 
 function checkPorts(gateways: readonly GatewayPlan[], problems: Problems): void {
   const conflicts = findPortConflicts(gateways.map((g) => ({ gateway: g.name, footprint: g.footprint })));
+  const byName = conflicts.length > 0 ? new Map(gateways.map((g) => [g.name, g])) : undefined;
   for (const c of conflicts) {
-    problems.add(
-      ['gateways', c.second, 'port'],
-      `gateways "${c.first}" and "${c.second}" both reserve port ${c.port} (${c.first}: ${c.firstRange.label}; ${c.second}: ${c.secondRange.label}); OpenClaw gateways need base ports at least 120 apart`,
-    );
+    const ranges = `${c.first}: ${c.firstRange.label}; ${c.second}: ${c.secondRange.label}`;
+    const firstUrls = localCdpUrlsAt(byName!.get(c.first)!, c.port);
+    const secondUrls = localCdpUrlsAt(byName!.get(c.second)!, c.port);
+    if (firstUrls.length > 0 && secondUrls.length > 0) {
+      // One browser for two gateways: the same cdpUrl is reported below; different spellings of it here.
+      if (!firstUrls.some((url) => secondUrls.includes(url))) {
+        problems.add(['gateways', c.second, 'browser'], `gateways "${c.first}" and "${c.second}" both point a browser cdpUrl at port ${c.port} (${ranges}); ${SHARED_BROWSER_FIX}`);
+      }
+      continue;
+    }
+    const explicit = [c.secondRange, c.firstRange].find((range) => !isDerivedRange(range));
+    const fix = explicit === undefined ? 'OpenClaw gateways need base ports at least 120 apart' : `move ${explicit.label} to a port outside the other gateway's footprint`;
+    problems.add(['gateways', c.second, 'port'], `gateways "${c.first}" and "${c.second}" both reserve port ${c.port} (${ranges}); ${fix}`);
   }
   const urls = new Map<string, string>();
   for (const gateway of gateways) {
     for (const url of new Set(gateway.cdpUrls.map(normaliseCdpUrl))) {
       const other = urls.get(url);
       if (other !== undefined && other !== gateway.name) {
-        problems.add(['gateways', gateway.name, 'browser'], `gateways "${other}" and "${gateway.name}" both use the browser cdpUrl ${url}; each needs its own browser`);
+        problems.add(['gateways', gateway.name, 'browser'], `gateways "${other}" and "${gateway.name}" both use the browser cdpUrl ${url}; ${SHARED_BROWSER_FIX}`);
       } else urls.set(url, gateway.name);
     }
   }
+}
+
+const SHARED_BROWSER_FIX = 'two gateways must never drive one browser: give each its own cdpUrl, on a port no other gateway reserves';
+
+/** The gateway's cdpUrls that point at `port` on this host, normalised. */
+function localCdpUrlsAt(gateway: GatewayPlan, port: number): string[] {
+  return gateway.cdpUrls.length === 0 ? [] : gateway.cdpUrls.filter((url) => localCdpPort(url) === port).map(normaliseCdpUrl);
 }
 
 /** Resolves every gateway of a schema-valid manifest and checks the fleet for collisions. */
