@@ -175,12 +175,12 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
   await watcher?.close();
   loader.dispose();
   await maintenance.stop();
-  await fleet.shutdown(`supervisor received ${signal}`);
+  const leftovers = await fleet.shutdown(`supervisor received ${signal}`);
   await control.close();
   await metrics?.close();
   await hooks?.drain();
   clearInterval(rotation);
-  emit({ type: 'supervisor-stopped', durationMs: Date.now() - began, leftovers: 0 });
+  emit({ type: 'supervisor-stopped', durationMs: Date.now() - began, leftovers });
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return EXIT.ok;
 }

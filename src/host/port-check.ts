@@ -4,14 +4,26 @@
  */
 import net from 'node:net';
 
-/** True when 127.0.0.1:port can be bound now (nothing listens on it, nor on the wildcard address). */
-export function canBind(port: number): Promise<boolean | undefined> {
+/** One exclusive bind attempt: true if it bound, false if the address is in use, undefined if it cannot tell. */
+function tryBind(port: number, host: string): Promise<boolean | undefined> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE' ? false : undefined));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen({ port, host, exclusive: true, ipv6Only: host.includes(':') }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * True when the port can be bound on loopback now, over IPv4 and IPv6: nothing listens on 127.0.0.1,
+ * ::1 or a wildcard address there. OpenClaw's loopback bind takes both, so a listener on ::1 alone
+ * makes it fail too. A host without IPv6 answers for IPv4 only.
+ */
+export async function canBind(port: number): Promise<boolean | undefined> {
+  const v4 = await tryBind(port, '127.0.0.1');
+  if (v4 !== true) return v4;
+  const v6 = await tryBind(port, '::1');
+  return v6 === false ? false : true;
 }
 
 /** Polls until the port can be bound; false after `timeoutMs`. An inconclusive answer (e.g. EACCES) counts as free. */

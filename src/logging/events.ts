@@ -9,9 +9,11 @@ export type SupervisorEvent =
   | { type: 'spawned'; gateway: string; pid: number; command: string; cwd: string; log: string }
   | { type: 'spawn-failed'; gateway: string; reason: string }
   | { type: 'exited'; gateway: string; pid: number; code: number | null; signal: string | null; expected: boolean }
-  | { type: 'port-busy'; gateway: string; port: number; use: string; holderPid?: number; holder?: string; fatal: boolean }
+  | { type: 'port-busy'; gateway: string; port: number; address?: string | undefined; use: string; holderPid?: number | undefined; holder?: string | undefined; fatal: boolean }
   | { type: 'stop-escalated'; gateway: string; pid: number; signal: string; timeoutMs: number }
   | { type: 'leftovers-killed'; gateway: string; pids: number[] }
+  /** Processes of a stopped tree that outlived SIGKILL, or that the supervisor may not signal. */
+  | { type: 'stop-incomplete'; gateway: string; survivors: number[]; denied: number[] }
   | { type: 'port-still-busy'; gateway: string; port: number; waitedMs: number }
   | { type: 'probe-failed'; gateway: string; probe: ProbeKind; reason: string }
   | { type: 'log-rotated'; gateway: string; file: string }

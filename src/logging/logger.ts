@@ -67,9 +67,18 @@ export function loggingSink(logger: Logger): EventSink {
         return;
       case 'port-busy': {
         const holder = event.holderPid !== undefined ? `pid ${event.holderPid} (${event.holder ?? '?'})` : 'a process this user cannot see';
-        forGateway(event.gateway)[event.fatal ? 'error' : 'warn']({ event: type, port: event.port, use: event.use, holderPid: event.holderPid, holder: event.holder }, `port ${event.port} (${event.use}) is held by ${holder}`);
+        forGateway(event.gateway)[event.fatal ? 'error' : 'warn'](
+          { event: type, port: event.port, address: event.address, use: event.use, holderPid: event.holderPid, holder: event.holder },
+          `port ${event.port} (${event.use}) is held${event.address ? ` on ${event.address}` : ''} by ${holder}`,
+        );
         return;
       }
+      case 'stop-incomplete':
+        forGateway(event.gateway).error(
+          { event: type, survivors: event.survivors, denied: event.denied },
+          `its tree is not gone: ${event.survivors.length > 0 ? `pid ${event.survivors.join(', ')} survived SIGKILL` : ''}${event.survivors.length > 0 && event.denied.length > 0 ? '; ' : ''}${event.denied.length > 0 ? `not permitted to signal ${event.denied.join(', ')}` : ''}; its ports may stay busy`,
+        );
+        return;
       case 'stop-escalated':
         forGateway(event.gateway).warn({ event: type, pid: event.pid }, `pid ${event.pid} ignored ${event.signal} for ${event.timeoutMs} ms: SIGKILL to its process group`);
         return;

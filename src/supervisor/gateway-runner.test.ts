@@ -95,4 +95,71 @@ describe('GatewayRunner', () => {
     expect(world.spawnedAt).toEqual([world.spawnedAt[0], crashedAt]);
     expect(runner.lifecycle).toMatchObject({ pid: 101, restarts: 1 });
   });
+
+  it('does not spawn onto a busy base port: it names the holder and waits in backoff until the port is free', async () => {
+    const world = new FakeWorld();
+    let busy = true;
+    world.deps.canBind = async () => !busy;
+    world.deps.listening = (ports) => (busy && ports.includes(18789) ? [{ port: 18789, address: '::1', pid: 4242, command: 'node old-gateway.js' }] : []);
+    const runner = new GatewayRunner(planOf({ health }), world.deps);
+    runner.start();
+    await world.advance(1_000);
+    expect(world.processes).toHaveLength(0);
+    expect(runner.lifecycle.reason).toBe('port 18789 is busy: held by pid 4242 (node old-gateway.js)');
+    expect(world.events).toContainEqual(expect.objectContaining({ type: 'port-busy', port: 18789, address: '::1', holderPid: 4242, fatal: true }));
+    busy = false;
+    await world.advance(60_000);
+    expect(world.processes).toHaveLength(1);
+    expect(runner.lifecycle.phase).toBe('ready');
+  });
+
+  it('starts when loopback is free but warns about a listener on another address of its base port', async () => {
+    const world = new FakeWorld();
+    world.deps.listening = (ports) => (ports.includes(18789) ? [{ port: 18789, address: '192.168.1.5', pid: 7, command: 'nginx' }] : []);
+    const runner = new GatewayRunner(planOf({ health }), world.deps);
+    runner.start();
+    await world.advance(5_000);
+    expect(world.processes).toHaveLength(1);
+    expect(world.events).toContainEqual(expect.objectContaining({ type: 'port-busy', port: 18789, address: '192.168.1.5', fatal: false }));
+  });
+
+  it('says so when a stop leaves processes behind, and cancels probes in flight when it stops', async () => {
+    const world = new FakeWorld();
+    const stopTree = world.deps.stopTree;
+    world.deps.stopTree = async (req) => ({ ...(await stopTree(req)), survivors: [999], denied: [998] });
+    const aborted: boolean[] = [];
+    const probe = world.deps.probe;
+    world.deps.probe = (action, target, timeoutMs, signal) => {
+      signal?.addEventListener('abort', () => aborted.push(true));
+      return probe(action, target, timeoutMs, signal);
+    };
+    const runner = new GatewayRunner(planOf({ health }), world.deps);
+    runner.start();
+    await world.advance(5_000);
+    runner.stop('operator');
+    await world.advance(1_000);
+    expect(runner.lifecycle.phase).toBe('stopped');
+    expect(runner.survivors).toBe(2);
+    expect(world.events).toContainEqual({ type: 'stop-incomplete', gateway: 'main', survivors: [999], denied: [998] });
+    expect(aborted.length).toBeGreaterThan(0);
+  });
+
+  it('names the process that owns the state dir of a gateway that exited 78, and waits as a conflict', async () => {
+    const world = new FakeWorld();
+    const asked: Array<[string, number]> = [];
+    world.deps.stateDirUsers = (stateDir, exceptGroup) => {
+      asked.push([stateDir, exceptGroup]);
+      return [{ pid: 5150, command: 'openclaw-gateway' }];
+    };
+    const runner = new GatewayRunner(planOf({ health }), world.deps);
+    runner.start();
+    await world.advance(5_000);
+    world.processes[0]!.exit({ code: 78, signal: null });
+    await world.advance(100);
+    expect(asked).toEqual([[runner.gatewayPlan.stateDir, world.processes[0]!.child.pgid]]);
+    expect(runner.lifecycle.phase).toBe('conflict');
+    expect(runner.lifecycle.reason).toContain(`its state dir ${runner.gatewayPlan.stateDir} is in use by pid 5150 (openclaw-gateway)`);
+    // Retried slowly, not hammered.
+    expect(world.processes).toHaveLength(1);
+  });
 });

@@ -7,7 +7,7 @@
 import type { EventSink } from '../logging/events.js';
 import { buildGatewayEnv } from '../plan/environment.js';
 import type { GatewayPlan, ProbePlan } from '../plan/types.js';
-import { type Effect, hasProcess, initialLifecycle, type Lifecycle, type LifecycleEvent, type ProbeKind, step, type TimerName } from './lifecycle.js';
+import { EXIT_CONFLICT, type Effect, hasProcess, initialLifecycle, type Lifecycle, type LifecycleEvent, type ProbeKind, step, type TimerName } from './lifecycle.js';
 import type { ProbeOutcome, ProbeTarget } from './probe.js';
 import { nextProbeDelay, probePhaseMs } from './probe-schedule.js';
 import type { SpawnedChild, SpawnRequest, SpawnResult } from './spawner.js';
@@ -20,6 +20,8 @@ export type TimerHandle = { cancel(): void };
 /** A listener found on one of a gateway's ports, with its owner when /proc tells it. */
 export interface PortHolder {
   readonly port: number;
+  /** The local address it listens on (`0.0.0.0`, `::`, `127.0.0.1`, a LAN address…). */
+  readonly address?: string;
   readonly pid?: number;
   readonly command?: string;
 }
@@ -32,9 +34,12 @@ export interface RunnerDeps {
   spawn(req: SpawnRequest): Promise<SpawnResult>;
   stopTree(req: StopRequest): Promise<StopReport>;
   waitPortFree(port: number, timeoutMs: number): Promise<boolean>;
-  probe(action: ProbeAction, target: ProbeTarget, timeoutMs: number): Promise<ProbeOutcome>;
+  /** One probe attempt; aborting `signal` ends it at once and kills what it started (an exec probe's process). */
+  probe(action: ProbeAction, target: ProbeTarget, timeoutMs: number, signal?: AbortSignal): Promise<ProbeOutcome>;
   /** Which of `ports` something listens on now, and which process holds each (reads /proc: slow-ish). */
   listening(ports: readonly number[]): PortHolder[];
+  /** Other processes (outside process group `exceptGroup`) running with this OPENCLAW_STATE_DIR. */
+  stateDirUsers(stateDir: string, exceptGroup: number): Array<{ pid: number; command?: string | undefined }>;
   /** Quick check that the base port can be bound (undefined when it cannot tell). */
   canBind(port: number): Promise<boolean | undefined>;
   /** Opens the gateway's log file for the child to write to; returns the fd and the path. */
@@ -69,10 +74,14 @@ export class GatewayRunner {
   private child: SpawnedChild | undefined;
   /** The base port the current process was started on: an edit may have moved the plan's since. */
   private childPort: number | undefined;
+  /** The current process's tree as last sampled (pid → start ticks), so a stop finds what left its group. */
+  private knownTree: ReadonlyMap<number, number | undefined> = new Map();
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly probeLoops = new Map<ProbeKind, { cancel(): void }>();
   private readonly listeners = new Set<(state: Lifecycle) => void>();
   readonly lastProbe = new Map<ProbeKind, ProbeRecord>();
+  /** Processes the last stop could not remove (outlived SIGKILL, or not ours to signal). */
+  survivors = 0;
 
   constructor(
     private plan: GatewayPlan,
@@ -119,6 +128,11 @@ export class GatewayRunner {
     return this.child ? { pid: this.child.pid, pgid: this.child.pgid, startTicks: this.child.startTicks, port: this.childPort ?? this.plan.port } : undefined;
   }
 
+  /** Records the current process's tree as the resource sampler saw it (ignored for an older process). */
+  noteTree(pid: number, members: ReadonlyMap<number, number | undefined>): void {
+    if (this.child?.pid === pid) this.knownTree = members;
+  }
+
   /** Calls `listener` after every change of the lifecycle. */
   subscribe(listener: (state: Lifecycle) => void): void {
     this.listeners.add(listener);
@@ -133,6 +147,7 @@ export class GatewayRunner {
     this.child = child;
     // Until a rollout replaces it, the process serves where it was started, whatever the manifest says now.
     this.childPort = record.port;
+    this.knownTree = new Map();
     this.generation += 1;
     void child.exited.then((exit) => {
       this.deps.emit({ type: 'exited', gateway: this.plan.name, pid: child.pid, code: exit.code, signal: exit.signal, expected: this.state.phase === 'stopping' });
@@ -257,10 +272,10 @@ export class GatewayRunner {
       this.footprintChecked = true;
       const holders = fullCheck ? this.deps.listening(footprintPorts(plan)) : [];
       for (const holder of holders) {
-        if (holder.port === plan.port && baseFree === true) continue;
         const range = plan.footprint.ranges.find((r) => r.from <= holder.port && holder.port <= r.to);
-        const fatal = holder.port === plan.port;
-        this.deps.emit({ type: 'port-busy', gateway: plan.name, port: holder.port, use: range?.label ?? 'reserved', holderPid: holder.pid, holder: holder.command, fatal });
+        // Loopback can be bound (baseFree): a listener on another address only breaks a gateway that binds beyond loopback.
+        const fatal = holder.port === plan.port && baseFree !== true;
+        this.deps.emit({ type: 'port-busy', gateway: plan.name, port: holder.port, address: holder.address, use: range?.label ?? 'reserved', holderPid: holder.pid, holder: holder.command, fatal });
       }
       // Binding is the fresh answer for the base port; the listener list only names the holder.
       const listed = holders.find((h) => h.port === plan.port);
@@ -286,17 +301,32 @@ export class GatewayRunner {
       const child = result.child;
       this.child = child;
       this.childPort = plan.port;
+      this.knownTree = new Map();
       this.deps.emit({ type: 'spawned', gateway: plan.name, pid: child.pid, command: [plan.command, ...plan.args].join(' '), cwd: plan.cwd, log: log.path });
       void child.exited.then((exit) => {
         const expected = this.state.phase === 'stopping';
         this.deps.emit({ type: 'exited', gateway: plan.name, pid: child.pid, code: exit.code, signal: exit.signal, expected });
         this.deps.note(plan.name, `pid ${child.pid} ${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`}`);
-        if (this.child === child) this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal });
+        if (this.child === child) this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal, ...this.exitDetail(exit.code, child.pgid) });
       });
       if (generation === this.generation) this.dispatch({ type: 'spawned', pid: child.pid });
     } catch (error) {
       failed(`internal error while starting: ${(error as Error).message}`);
     }
+  }
+
+  /** For OpenClaw's conflict exit: who else runs on this gateway's state dir, or else that its config is the likely cause. */
+  private exitDetail(code: number | null, pgid: number): { detail?: string } {
+    if (code !== EXIT_CONFLICT || this.plan.stateDir === undefined) return {};
+    let owners: Array<{ pid: number; command?: string | undefined }>;
+    try {
+      owners = this.deps.stateDirUsers(this.plan.stateDir, pgid);
+    } catch {
+      return {};
+    }
+    if (owners.length === 0) return { detail: `no other process of this user runs on its state dir ${this.plan.stateDir}, so its config is the likely cause (see its log)` };
+    const who = owners.map((o) => `pid ${o.pid}${o.command ? ` (${o.command.slice(0, 80)})` : ''}`).join(', ');
+    return { detail: `its state dir ${this.plan.stateDir} is in use by ${who}` };
   }
 
   /** Stops the current tree, waits for the base port, then reports the tree gone. */
@@ -310,9 +340,11 @@ export class GatewayRunner {
     const plan = this.plan;
     const port = this.childPort ?? plan.port;
     try {
-      const report = await this.deps.stopTree({ pid: child.pid, pgid: child.pgid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs, exited: child.exited });
+      const report = await this.deps.stopTree({ pid: child.pid, pgid: child.pgid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs, exited: child.exited, known: this.knownTree });
       if (report.escalated) this.deps.emit({ type: 'stop-escalated', gateway: plan.name, pid: child.pid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs });
       if (report.leftovers.length > 0) this.deps.emit({ type: 'leftovers-killed', gateway: plan.name, pids: report.leftovers });
+      this.survivors = report.survivors.length + report.denied.length;
+      if (this.survivors > 0) this.deps.emit({ type: 'stop-incomplete', gateway: plan.name, survivors: report.survivors, denied: report.denied });
       const started = this.deps.now();
       if (!(await this.deps.waitPortFree(port, PORT_RELEASE_TIMEOUT_MS))) {
         this.deps.emit({ type: 'port-still-busy', gateway: plan.name, port, waitedMs: this.deps.now() - started });
@@ -349,12 +381,13 @@ export class GatewayRunner {
   private probeLoop(kind: ProbeKind, probe: ProbePlan): { cancel(): void } {
     let cancelled = false;
     let timer: TimerHandle | undefined;
+    const inFlight = new AbortController();
     const generation = this.generation;
     const target: ProbeTarget = { host: '127.0.0.1', port: this.childPort ?? this.plan.port, cwd: this.plan.cwd, env: probeEnv(this.deps.supervisorEnv) };
     const delay = (): number =>
       kind === 'startup' ? probe.intervalMs : nextProbeDelay(this.deps.now(), probe.intervalMs, probePhaseMs(this.plan.name, probe.intervalMs, this.probeSlots()));
     const tick = async (): Promise<void> => {
-      const outcome = await this.deps.probe(probe.action, target, probe.timeoutMs);
+      const outcome = await this.deps.probe(probe.action, target, probe.timeoutMs, inFlight.signal);
       if (cancelled || generation !== this.generation) return;
       this.lastProbe.set(kind, { ok: outcome.ok, latencyMs: outcome.latencyMs, at: this.deps.now() });
       if (!outcome.ok) this.deps.emit({ type: 'probe-failed', gateway: this.plan.name, probe: kind, reason: outcome.reason });
@@ -366,6 +399,7 @@ export class GatewayRunner {
       cancel: () => {
         cancelled = true;
         timer?.cancel();
+        inFlight.abort();
       },
     };
   }

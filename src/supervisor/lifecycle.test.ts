@@ -135,6 +135,29 @@ describe('lifecycle: failures and restarts', () => {
     expect(r.last).toEqual([]);
   });
 
+  it('flips readiness only after its failure or success threshold in a row', () => {
+    const strict = planOf({ health: { readiness: { http: '/readyz', failureThreshold: 2, successThreshold: 3 } } });
+    const up = run(strict, [{ type: 'start' }, pid(100), probe('startup', true), probe('readiness', true), probe('readiness', true)]);
+    expect(up.state).toMatchObject({ phase: 'running', ready: false });
+    const ready = run(strict, [probe('readiness', true)], up.state);
+    expect(ready.state).toMatchObject({ phase: 'ready', ready: true });
+    // One failure is forgiven, a success in between resets the count, two in a row are not.
+    const blip = run(strict, [probe('readiness', false), probe('readiness', true), probe('readiness', false)], ready.state);
+    expect(blip.state).toMatchObject({ phase: 'ready', ready: true, readinessFailures: 1 });
+    const down = run(strict, [probe('readiness', false)], blip.state);
+    expect(down.state).toMatchObject({ phase: 'running', ready: false, reason: 'not ready: HTTP 503', restarts: 0 });
+    expect(down.last).toEqual([]);
+  });
+
+  it('fails a start after startup.failureThreshold failed startup probes in a row, before startPeriod', () => {
+    const counted = planOf({ health: { startPeriod: '10m', startup: { http: '/startupz', interval: '1s', failureThreshold: 3 } } });
+    const r = run(counted, [{ type: 'start' }, pid(100), probe('startup', false), probe('startup', false)]);
+    expect(r.state).toMatchObject({ phase: 'starting', startupFailures: 2 });
+    const failed = run(counted, [probe('startup', false)], r.state);
+    expect(failed.state).toMatchObject({ phase: 'stopping', reason: 'startup probe failed 3 times in a row: HTTP 503' });
+    expect(failed.last).toContainEqual({ type: 'stop-tree', pid: 100 });
+  });
+
   it('reports exit 78 as a conflict and retries it slowly', () => {
     const r = run(plan, [...boot, { type: 'exited', code: 78, signal: null }, gone]);
     expect(r.state.phase).toBe('conflict');

@@ -58,6 +58,11 @@ export interface Lifecycle {
   readonly live: boolean;
   readonly ready: boolean;
   readonly livenessFailures: number;
+  /** Failed startup probes in a row, before startup completed. */
+  readonly startupFailures: number;
+  /** Readiness probes in a row that failed, or that passed: readiness flips after its failure or success threshold. */
+  readonly readinessFailures: number;
+  readonly readinessSuccesses: number;
   readonly restarts: number;
   readonly streak: number;
   readonly retryAt: number | undefined;
@@ -75,7 +80,8 @@ export type LifecycleEvent =
   /** A process started by an earlier supervisor, recognised and taken over as if started now. */
   | { readonly type: 'adopted'; readonly pid: number; readonly startedAt: number; readonly restarts: number }
   | { readonly type: 'spawn-failed'; readonly reason: string }
-  | { readonly type: 'exited'; readonly code: number | null; readonly signal: string | null }
+  /** `detail` says more about the exit, e.g. who owns the state dir of a gateway that exited 78. */
+  | { readonly type: 'exited'; readonly code: number | null; readonly signal: string | null; readonly detail?: string }
   | { readonly type: 'probe'; readonly probe: ProbeKind; readonly ok: boolean; readonly reason?: string }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'tree-gone' };
@@ -111,6 +117,9 @@ export function initialLifecycle(enabled: boolean): Lifecycle {
     live: false,
     ready: false,
     livenessFailures: 0,
+    startupFailures: 0,
+    readinessFailures: 0,
+    readinessSuccesses: 0,
     restarts: 0,
     streak: 0,
     retryAt: undefined,
@@ -146,6 +155,9 @@ function spawn(state: Lifecycle, countsAsRestart: boolean): Step {
       live: false,
       ready: false,
       livenessFailures: 0,
+      startupFailures: 0,
+      readinessFailures: 0,
+      readinessSuccesses: 0,
       retryAt: undefined,
       after: undefined,
       restarts: state.restarts + (countsAsRestart ? 1 : 0),
@@ -199,7 +211,7 @@ function markStarted(state: Lifecycle, ctx: StepContext): Step {
   if (health.readiness) run.push('readiness');
   const ready = health.readiness === undefined;
   return {
-    state: { ...state, phase: ready ? 'ready' : 'running', started: true, live: true, ready, livenessFailures: 0, reason: undefined },
+    state: { ...state, phase: ready ? 'ready' : 'running', started: true, live: true, ready, livenessFailures: 0, readinessFailures: 0, readinessSuccesses: 0, reason: undefined },
     effects: [
       { type: 'clear-timer', timer: 'start-deadline' },
       { type: 'set-timer', timer: 'stable', ms: ctx.plan.restart.resetAfterMs },
@@ -226,8 +238,14 @@ function onProbe(state: Lifecycle, event: Extract<LifecycleEvent, { type: 'probe
   if (!RUNNING_PHASES.has(state.phase) || state.pid === undefined) return { state, effects: [] };
   if (!state.started) {
     const startsIt = event.probe === 'startup' || (event.probe === 'liveness' && !health.startup);
-    // Failures before startup completes do not count: the start deadline bounds them.
-    return startsIt && event.ok ? markStarted(state, ctx) : { state, effects: [] };
+    if (startsIt && event.ok) return markStarted(state, ctx);
+    // A startup probe's failures count towards its own threshold; other failures before startup do
+    // not count at all: the start deadline (startPeriod) bounds them.
+    if (event.probe !== 'startup' || !health.startup) return { state, effects: [] };
+    const failures = state.startupFailures + 1;
+    if (failures < health.startup.failureThreshold) return { state: { ...state, startupFailures: failures }, effects: [] };
+    const reason = `startup probe failed ${failures} times in a row${event.reason ? `: ${event.reason}` : ''}`;
+    return stopTree({ ...state, startupFailures: failures }, { kind: 'fail', failure: { reason, conflict: false, clean: false } }, reason);
   }
   if (event.probe === 'liveness') {
     if (event.ok) {
@@ -242,8 +260,13 @@ function onProbe(state: Lifecycle, event: Extract<LifecycleEvent, { type: 'probe
     return { state: { ...state, live: false, livenessFailures: failures, phase: 'unhealthy', reason }, effects: [] };
   }
   if (event.probe === 'readiness') {
-    const phase = state.phase === 'unhealthy' ? 'unhealthy' : event.ok ? 'ready' : 'running';
-    return { state: { ...state, ready: event.ok, phase, reason: event.ok ? state.reason : `not ready${event.reason ? `: ${event.reason}` : ''}` }, effects: [] };
+    const probe = health.readiness;
+    const failures = event.ok ? 0 : state.readinessFailures + 1;
+    const successes = event.ok ? state.readinessSuccesses + 1 : 0;
+    const ready = state.ready ? failures < (probe?.failureThreshold ?? 1) : successes >= (probe?.successThreshold ?? 1);
+    const phase = state.phase === 'unhealthy' ? 'unhealthy' : ready ? 'ready' : 'running';
+    const reason = ready ? (state.ready ? state.reason : undefined) : event.ok ? state.reason : `not ready${event.reason ? `: ${event.reason}` : ''}`;
+    return { state: { ...state, ready, phase, readinessFailures: failures, readinessSuccesses: successes, reason }, effects: [] };
   }
   return { state, effects: [] };
 }
@@ -294,7 +317,7 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
       if (state.phase === 'stopping') return { state: { ...state, lastExit }, effects: [] };
       if (!RUNNING_PHASES.has(state.phase)) return { state, effects: [] };
       const failure: PendingFailure = {
-        reason: exitReason(event.code, event.signal),
+        reason: `${exitReason(event.code, event.signal)}${event.detail ? `; ${event.detail}` : ''}`,
         conflict: event.code === EXIT_CONFLICT,
         clean: event.code === 0 && event.signal === null,
       };

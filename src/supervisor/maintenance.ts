@@ -83,7 +83,11 @@ export class Maintenance {
       const roots = this.supervisor.gateways.flatMap((r) => (r.lifecycle.pid !== undefined ? [{ key: r.name, pid: r.lifecycle.pid, pgid: r.lifecycle.pid }] : []));
       const usage = await sampleTrees(roots);
       this.supervisor.usage.clear();
-      for (const [name, tree] of usage) this.supervisor.usage.set(name, { cpuPercent: tree.cpuPercent, memoryBytes: tree.memoryBytes });
+      for (const [name, tree] of usage) {
+        this.supervisor.usage.set(name, { cpuPercent: tree.cpuPercent, memoryBytes: tree.memoryBytes });
+        const root = roots.find((r) => r.key === name);
+        if (root) this.supervisor.runner(name)?.noteTree(root.pid, tree.members);
+      }
       this.checkLimits();
     } catch (error) {
       this.emit({ type: 'internal-error', where: 'resource sampler', message: (error as Error).message });

@@ -297,6 +297,20 @@ describe('exec probe', () => {
     await expectGone(pid);
   });
 
+  it('kills an exec probe in flight when it is cancelled (the gateway stopped, the supervisor exits)', async () => {
+    let pid: number | undefined;
+    const controller = new AbortController();
+    const running = runProbe(exec('sleep', '5'), target(0), 10_000, { onSpawn: (p) => (pid = p), signal: controller.signal });
+    await waitFor(() => pid !== undefined, WAIT_TIMEOUT_MS);
+    controller.abort();
+    expect(await running).toMatchObject({ ok: false, reason: 'cancelled' });
+    await expectGone(pid!);
+    // Already aborted: nothing is started at all.
+    let late: number | undefined;
+    expect(await runProbe(exec('sleep', '5'), target(0), 10_000, { onSpawn: (p) => (late = p), signal: controller.signal })).toMatchObject({ ok: false, reason: 'cancelled' });
+    expect(late).toBeUndefined();
+  });
+
   it('kills the whole process group of a probe on timeout', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-test-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));

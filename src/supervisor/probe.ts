@@ -20,6 +20,8 @@ export interface ProbeTarget {
 export interface ProbeHooks {
   /** Called with the pid of an exec probe's process as soon as it is spawned. */
   onSpawn?: (pid: number) => void;
+  /** Aborting ends the attempt at once (as a failure) and kills what it started. */
+  signal?: AbortSignal;
 }
 
 // A literal address: `localhost` may resolve to ::1 while gateways bind 127.0.0.1, and it skips a lookup every 2 s.
@@ -37,7 +39,7 @@ export function runProbe(
   timeoutMs: number,
   hooks: ProbeHooks = {},
 ): Promise<ProbeOutcome> {
-  return withDeadline(timeoutMs, starterFor(action, target, hooks));
+  return withDeadline(timeoutMs, starterFor(action, target, hooks), hooks.signal);
 }
 
 function starterFor(action: ProbeAction, target: ProbeTarget, hooks: ProbeHooks): Starter {
@@ -52,7 +54,7 @@ function starterFor(action: ProbeAction, target: ProbeTarget, hooks: ProbeHooks)
 }
 
 // One settle point for success, failure, sync throw and timeout, so every path cleans up exactly once.
-function withDeadline(timeoutMs: number, start: Starter): Promise<ProbeOutcome> {
+function withDeadline(timeoutMs: number, start: Starter, signal?: AbortSignal): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const startedAt = performance.now();
     let abort: (() => void) | undefined;
@@ -61,11 +63,15 @@ function withDeadline(timeoutMs: number, start: Starter): Promise<ProbeOutcome> 
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
       abort?.();
       const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
       resolve(reason === undefined ? { ok: true, latencyMs } : { ok: false, latencyMs, reason });
     };
     const timer = setTimeout(() => finish(`timed out after ${timeoutMs}ms`), timeoutMs);
+    const cancel = (): void => finish('cancelled');
+    if (signal?.aborted) return cancel();
+    signal?.addEventListener('abort', cancel);
     try {
       abort = start(finish);
       if (done) abort();

@@ -211,6 +211,37 @@ describe('stopProcessTree', () => {
     expect(isGone(escapee!)).toBe(true);
   });
 
+  it('sweeps an escapee of a leader that already crashed, when the tree was sampled before the crash', async () => {
+    const gateway = await start(FIXTURES.forksEscapee);
+    const escapee = await printedPid(gateway);
+    const known = new Map([
+      [gateway.child.pid, readProcStat(gateway.child.pid)!.startTicks],
+      [escapee, readProcStat(escapee)!.startTicks],
+    ]);
+    process.kill(gateway.child.pid, 'SIGKILL');
+    await gateway.child.exited;
+    // Nothing links the escapee to the dead leader any more: without `known` the stop would return at once.
+    expect(await stop(gateway, 10_000)).toMatchObject({ leftovers: [] });
+    expect(isGone(escapee)).toBe(false);
+    const { pid, pgid, exited } = gateway.child;
+    const report = await stopProcessTree({ pid, pgid, signal: 'SIGTERM', timeoutMs: 10_000, exited, known });
+    expect(report.leftovers).toEqual([escapee]);
+    expect(report.survivors).toEqual([]);
+    expect(isGone(escapee)).toBe(true);
+    expect(report.durationMs).toBeLessThan(5_000);
+  });
+
+  it('leaves a known pid alone once it names another process (recycled pid)', async () => {
+    const gateway = await start(FIXTURES.exitsAtOnce, { waitReady: false });
+    await gateway.child.exited;
+    const bystander = await start(FOREVER, { waitReady: false });
+    const { pid, pgid, exited } = gateway.child;
+    const known = new Map([[bystander.child.pid, (readProcStat(bystander.child.pid)!.startTicks) + 1]]);
+    const report = await stopProcessTree({ pid, pgid, signal: 'SIGTERM', timeoutMs: 10_000, exited, known });
+    expect(report.leftovers).toEqual([]);
+    expect(isGone(bystander.child.pid)).toBe(false);
+  });
+
   it('returns at once for a gateway that already exited', async () => {
     const gateway = await start(FIXTURES.exitsAtOnce, { waitReady: false });
     await gateway.child.exited;

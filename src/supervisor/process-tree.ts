@@ -15,6 +15,11 @@ export interface StopRequest {
   timeoutMs: number;
   /** Settles when the leader has exited (the spawner's `exited`). */
   exited: Promise<unknown>;
+  /**
+   * Processes seen in the tree earlier (pid → start ticks), e.g. by the resource sampler. A descendant
+   * that left the group loses its link to the tree when the leader dies; these are found anyway.
+   */
+  known?: ReadonlyMap<number, number | undefined>;
 }
 
 /** How a stop went. */
@@ -63,7 +68,8 @@ export async function stopProcessTree(req: StopRequest): Promise<StopReport> {
   const startedAt = performance.now();
   // A leader that already died with its whole group leaves nothing a scan could find: descendants that
   // left the group lost their link to it when it died. Skipping the scan keeps a crash's replacement fast.
-  if (await settledNow(req.exited) && !groupAlive(req.pgid)) {
+  const knownAlive = [...(req.known ?? [])].filter(([pid, ticks]) => pid !== req.pid && !PROTECTED_PIDS.has(pid) && pid !== process.pid && ticks !== undefined && isSameProcess(pid, ticks));
+  if (knownAlive.length === 0 && (await settledNow(req.exited)) && !groupAlive(req.pgid)) {
     return report(startedAt, { escalated: false, leftovers: [], survivors: [], denied: [] });
   }
   const killAt = startedAt + req.timeoutMs;
@@ -73,6 +79,7 @@ export async function stopProcessTree(req: StopRequest): Promise<StopReport> {
   // Taken before signalling: once the leader dies its children are reparented and the ppid links are lost.
   const tracked: Tracked = new Map();
   if (leaderTicks !== undefined) tracked.set(req.pid, leaderTicks);
+  for (const [pid, ticks] of knownAlive) tracked.set(pid, ticks!);
   if (procReadable) extendTree(tracked, req.pgid, scanProc());
 
   let leaderExited = false;

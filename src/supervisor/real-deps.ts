@@ -10,6 +10,7 @@ import type { RunnerDeps } from './gateway-runner.js';
 import { runProbe } from './probe.js';
 import { stopProcessTree } from './process-tree.js';
 import { canBind, waitUntilBindable } from '../host/port-check.js';
+import { stateDirUsers } from '../host/state-dir-users.js';
 import { spawnGateway } from './spawner.js';
 
 /** The CLI entry of this installation, so `command: clawfleet` runs this very clawfleet. */
@@ -51,13 +52,14 @@ export function realRunnerDeps(options: {
     stopTree: stopProcessTree,
     waitPortFree: waitUntilBindable,
     canBind,
-    probe: runProbe,
+    stateDirUsers,
+    probe: (action, target, timeoutMs, signal) => runProbe(action, target, timeoutMs, signal ? { signal } : {}),
     listening: (ports) => {
       const wanted = new Set(ports);
       const found = hostListeners().filter((l) => wanted.has(l.port));
       // Owners are looked up (a walk of /proc/*/fd) only when one of this gateway's ports is taken.
       const owned = found.length > 0 ? readListeners({ owners: true, ports: wanted }) : [];
-      return owned.map((l) => ({ port: l.port, pid: l.pid, command: l.command }));
+      return owned.map((l) => ({ port: l.port, address: l.address, pid: l.pid, command: l.command }));
     },
     openLog: (gateway) => {
       const log = logOptions(supervisor, gateway);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleTrees, type TreeUsage } from './resource-sampler.js';
+import { readProcStat } from './spawner.js';
 
 const ALLOCATED_BYTES = 60 * 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 500;
@@ -104,6 +105,9 @@ describe('sampleTrees', () => {
     const tree = await startTree(IDLE_CHILD, { escape: true });
     const usage = await pollUsage(tree, (u) => u?.processes === 2);
     expect(usage?.processes).toBe(2);
+    // Its members are handed on with their start times, so a later stop can find the escapee.
+    expect(usage?.members.size).toBe(2);
+    expect(usage?.members.get(tree.pid)).toBe(readProcStat(tree.pid)?.startTicks);
   });
 
   it('shows a busy child as CPU of the tree', async () => {

@@ -16,6 +16,8 @@ export interface TreeUsage {
   memoryBytes: number;
   /** Processes that were measured. */
   processes: number;
+  /** Every process of the tree by pid, with its start time in clock ticks (to recognise it later). */
+  members: Map<number, number | undefined>;
 }
 
 /** One tree to sample: its leader, its process group, and the key it is reported under. */
@@ -41,7 +43,7 @@ const quarantined = new Map<number, number>();
 export async function sampleTrees(roots: ReadonlyArray<TreeRoot>): Promise<Map<string, TreeUsage>> {
   const usage = new Map<string, TreeUsage>();
   try {
-    const members = listTrees(roots);
+    const { members, ticks } = listTrees(roots);
     const trees = roots.map((root, i) => ({ key: root.key, pids: members[i] ?? [] }));
     const now = performance.now();
     forgetExpiredQuarantine(now);
@@ -51,7 +53,7 @@ export async function sampleTrees(roots: ReadonlyArray<TreeRoot>): Promise<Map<s
     rememberUnreadable(wanted, stats, now);
     for (const tree of trees) {
       const total = sumTree(tree.pids, stats);
-      if (total !== undefined) usage.set(tree.key, total);
+      if (total !== undefined) usage.set(tree.key, { ...total, members: new Map(tree.pids.map((pid) => [pid, ticks.get(pid)])) });
     }
   } catch {
     // A sampler failure must never take supervision down: whatever was measured so far is reported, the rest is absent.
@@ -64,16 +66,18 @@ export async function sampleTrees(roots: ReadonlyArray<TreeRoot>): Promise<Map<s
  * finds them, but from ONE scan of /proc for all trees (treeMembers scans /proc per call: 17 s for 1 000 gateways).
  * Without /proc (macOS, BSD) only the leader can be found, so only the leader is measured.
  */
-function listTrees(roots: ReadonlyArray<TreeRoot>): number[][] {
-  if (!hasProc()) return roots.map((root) => [root.pid]);
+function listTrees(roots: ReadonlyArray<TreeRoot>): { members: number[][]; ticks: Map<number, number> } {
+  if (!hasProc()) return { members: roots.map((root) => [root.pid]), ticks: new Map() };
   const stats = scanProc();
+  const ticks = new Map<number, number>();
+  for (const stat of stats.values()) ticks.set(stat.pid, stat.startTicks);
   const children = new Map<number, number[]>();
   const groups = new Map<number, number[]>();
   for (const stat of stats.values()) {
     append(children, stat.ppid, stat.pid);
     if (!isDead(stat)) append(groups, stat.pgrp, stat.pid);
   }
-  return roots.map((root) => {
+  const members = roots.map((root) => {
     const seen = new Set<number>(stats.has(root.pid) ? [root.pid] : []);
     for (const member of groups.get(root.pgid) ?? []) seen.add(member);
     const queue = [...seen];
@@ -87,6 +91,7 @@ function listTrees(roots: ReadonlyArray<TreeRoot>): number[][] {
     // Never measure init or ourselves as part of a gateway, whatever /proc says.
     return [...seen].filter((pid) => pid > 1 && pid !== process.pid && !isDead(stats.get(pid)));
   });
+  return { members, ticks };
 }
 
 let procAvailable: boolean | undefined;
@@ -164,7 +169,7 @@ function sumTree(pids: number[], stats: Map<number, PidStatus>): TreeUsage | und
   for (const pid of pids) {
     const stat = stats.get(pid);
     if (stat === undefined) continue;
-    total ??= { cpuPercent: 0, memoryBytes: 0, processes: 0 };
+    total ??= { cpuPercent: 0, memoryBytes: 0, processes: 0, members: new Map() };
     total.cpuPercent += stat.cpu;
     total.memoryBytes += stat.memory;
     total.processes += 1;

@@ -281,8 +281,8 @@ export class Supervisor {
     }
   }
 
-  /** Stops the fleet: every main first (in parallel), then the rescues; resolves when no process is left. */
-  async shutdown(reason: string): Promise<void> {
+  /** Stops the fleet: every main first (in parallel), then the rescues; resolves with how many processes outlived it. */
+  async shutdown(reason: string): Promise<number> {
     this.shuttingDown = true;
     this.rollout.halt();
     const mains = this.gateways.filter((r) => r.role !== 'rescue');
@@ -292,6 +292,7 @@ export class Supervisor {
       await Promise.all(group.map((r) => r.until((s) => s.phase === 'stopped' || s.phase === 'disabled')));
     }
     this.persist();
+    return this.gateways.reduce((sum, r) => sum + r.survivors, 0);
   }
 
   /** Runs disruptive changes one at a time, whoever asks (edits, operator restarts, limits, schedules). */

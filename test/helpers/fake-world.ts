@@ -66,6 +66,7 @@ export class FakeWorld {
       return this.answer(target.port, path);
     },
     listening: () => [],
+    stateDirUsers: () => [],
     canBind: async () => true,
     openLog: () => ({ fd: -1, path: '/dev/null' }),
     closeFd: () => undefined,
