@@ -58,6 +58,10 @@ describe('control commands against a running supervisor', () => {
     expect(report.manifest).toMatchObject({ path: fleet.manifest, error: null });
     expect(report.manifest.appliedAt).not.toBeNull();
     expect(report.supervisor.pid).toBe(fleet.proc.pid);
+    // From another HOME (sudo, a service) the pointer is out of sight; the manifest names the runtime dir.
+    const elsewhere = await runCli(['status', '--json', '-c', fleet.manifest], { cwd: fleet.dir, env: { HOME: path.join(fleet.dir, 'elsewhere') } });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect((JSON.parse(elsewhere.stdout) as StatusJson).supervisor.pid).toBe(fleet.proc.pid);
     const main = report.gateways.find((g) => g.name === 'main')!;
     expect(main).toMatchObject({ role: 'main', state: 'ready', pid: fleet.pidOf('main'), restarts: 0, lastExit: null, health: { live: true, ready: true }, ports: { base: 20000, reserved: [[20000, 20000], [20002, 20004], [20010, 20110]] } });
     expect(main.uptimeMs).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { request } from '../control/client.js';
 import { locateSocket } from '../control/locate.js';
-import type { ControlRequest, ControlResponse, StatusReport } from '../control/protocol.js';
+import { type ControlRequest, type ControlResponse, SOCKET_NAME, type StatusReport } from '../control/protocol.js';
 import type { GatewayStatus } from '../supervisor/supervisor.js';
 import { formatDuration, formatSize } from '../util/units.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
@@ -14,8 +14,17 @@ const STATUS_TIMEOUT_MS = 10_000;
 async function ask(config: string | undefined, req: ControlRequest, timeoutMs: number, ctx: CliContext): Promise<ControlResponse | number> {
   const file = manifestFile(config, ctx);
   const manifestPath = path.resolve(ctx.cwd, file);
-  const socket = locateSocket(manifestPath, loadContext(ctx).stateHome);
-  const answer = await request(socket, req, timeoutMs);
+  const lc = loadContext(ctx);
+  const socket = locateSocket(manifestPath, lc.stateHome);
+  let answer = await request(socket, req, timeoutMs);
+  if (!answer.ok && answer.error.kind === 'no-supervisor') {
+    // The pointer to a runtime dir the manifest names lives under the supervisor's state home, which a
+    // CLI run with another HOME or XDG_STATE_HOME (sudo, a service) does not see: read the manifest.
+    const { loadManifest } = await import('../manifest/load.js');
+    const loaded = loadManifest(file, lc);
+    const named = loaded.ok ? path.join(loaded.manifest.plan.supervisor.runtimeDir, SOCKET_NAME) : undefined;
+    if (named !== undefined && named !== socket) answer = await request(named, req, timeoutMs);
+  }
   if (!answer.ok) {
     if (answer.error.kind === 'no-supervisor') {
       ctx.stderr(`no supervisor is running for ${file} (start one with \`clawfleet up -c ${file}\`)\n`);
