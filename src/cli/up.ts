@@ -18,6 +18,7 @@ import type { LoadedManifest } from '../manifest/load.js';
 import { rotateChildLog } from '../supervisor/child-log.js';
 import { type ManifestWatcher, watchManifest } from '../supervisor/manifest-watcher.js';
 import { logOptions, realRunnerDeps } from '../supervisor/real-deps.js';
+import { changedSupervisorSettings } from '../supervisor/reconcile.js';
 import { Reloader } from '../supervisor/reloader.js';
 import { type HoldStore, Supervisor } from '../supervisor/supervisor.js';
 import { type CliContext, EXIT, loadContext, manifestFile } from './context.js';
@@ -93,7 +94,6 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
   try {
     mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
     mkdirSync(plan.supervisor.logDir, { recursive: true, mode: 0o700 });
-    writeRuntimePointer(absolute, loadCtx.stateHome, runtimeDir);
   } catch (error) {
     ctx.stderr(`cannot create the runtime dir ${runtimeDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
     return EXIT.failure;
@@ -129,14 +129,23 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
 
   let watcher: ManifestWatcher | undefined;
   reloader = new Reloader(absolute, file, loader, fleet, (manifest) => {
+    const pending = changedSupervisorSettings(plan.supervisor, manifest.plan.supervisor);
+    if (pending.length > 0) emit({ type: 'supervisor-settings-pending', keys: pending });
     watcher?.watch(watchedFiles(manifest));
     void maintenance.reschedule();
   }, loaded.manifest);
   const control = await listenControl(path.join(runtimeDir, SOCKET_NAME), (req) => handleControl(req, { supervisor: fleet, reloader: reloader!, startedAt }));
   if (!control.ok) {
-    ctx.stderr(`a supervisor is already running for ${control.running.manifest} (pid ${control.running.pid}); stop it first\n`);
+    const who = control.running.pid !== undefined ? `${control.running.manifest} (pid ${control.running.pid})` : `${file} (it holds the lock but did not answer on ${path.join(runtimeDir, SOCKET_NAME)})`;
+    ctx.stderr(`a supervisor is already running for ${who}; stop it first\n`);
     loader.dispose();
     return EXIT.supervisor;
+  }
+  // Only the supervisor that holds the runtime dir tells clients where it is.
+  try {
+    writeRuntimePointer(absolute, loadCtx.stateHome, runtimeDir);
+  } catch (error) {
+    logger.warn(`cannot leave a pointer to ${runtimeDir} for \`clawfleet status\` (${(error as NodeJS.ErrnoException).code ?? String(error)}); control commands find it by reading the manifest`);
   }
   process.on('SIGHUP', () => void reloader!.reload('SIGHUP'));
   watcher = await startWatcher(loaded.manifest, loader, reloader, emit, logger);

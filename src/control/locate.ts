@@ -3,7 +3,7 @@
  * runtime dir is a function of the path, and a supervisor with a custom runtime dir leaves a pointer there.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SOCKET_NAME } from './protocol.js';
 
@@ -19,7 +19,11 @@ export function defaultRuntimeDir(manifestPath: string, stateHome: string): stri
 /** Leaves a pointer to a custom runtime dir where clients look first. */
 export function writeRuntimePointer(manifestPath: string, stateHome: string, runtimeDir: string): void {
   const home = defaultRuntimeDir(manifestPath, stateHome);
-  if (home === runtimeDir) return;
+  if (home === runtimeDir) {
+    // Back at the default dir: a pointer left from a custom one would send clients there.
+    rmSync(path.join(home, POINTER_NAME), { force: true });
+    return;
+  }
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileSync(path.join(home, POINTER_NAME), `${runtimeDir}\n`, { mode: 0o600 });
 }

@@ -22,6 +22,8 @@ export type SupervisorEvent =
   | { type: 'rollout-step'; gateway: string; change: 'add' | 'remove' | 'restart' | 'update'; why?: string }
   | { type: 'rollout-done'; durationMs: number }
   | { type: 'rollout-stopped'; reason: string; pending: number }
+  /** The supervisor's own settings changed in an edit; they apply when the supervisor restarts. */
+  | { type: 'supervisor-settings-pending'; keys: string[] }
   /** A step failed, but a newer edit arrived meanwhile: the rollout plans again against it. */
   | { type: 'rollout-step-failed'; reason: string }
   | { type: 'memory-limit'; gateway: string; memoryBytes: number; limitBytes: number; samples: number }

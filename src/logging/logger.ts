@@ -106,6 +106,12 @@ export function loggingSink(logger: Logger): EventSink {
       case 'rollout-done':
         logger.info({ event: type, durationMs: event.durationMs }, `rollout done in ${Math.round(event.durationMs)} ms`);
         return;
+      case 'supervisor-settings-pending':
+        logger.warn(
+          { event: type, keys: event.keys },
+          `${event.keys.join(', ')} changed: the supervisor's own settings apply when it restarts (SIGUSR2 hands the fleet over to the next \`clawfleet up\` without touching a gateway)`,
+        );
+        return;
       case 'rollout-step-failed':
         logger.warn({ event: type, reason: event.reason }, `rollout step failed (${event.reason}); a newer edit arrived, planning again`);
         return;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RawManifest } from '../manifest/schema.js';
 import { planFleet } from '../plan/plan-fleet.js';
 import type { GatewayPlan } from '../plan/types.js';
-import { planChanges, type RunningGateway, startSpecHash } from './reconcile.js';
+import { changedSupervisorSettings, planChanges, type RunningGateway, startSpecHash } from './reconcile.js';
 
 function plans(gateways: RawManifest['gateways']): readonly GatewayPlan[] {
   return planFleet({ version: 1, gateways } as RawManifest, { manifestPath: '/f/fleet.yaml', home: '/h', stateHome: '/h/s' }).plan.gateways;
@@ -81,5 +81,20 @@ describe('planChanges', () => {
   it('refuses a swap of ports that cannot be done one at a time', () => {
     const next = { main: { port: 20789 }, rescue: fleet.rescue, side: { port: 18789 } };
     expect(changes(running(fleet), next)).toMatch(/gateways "main" and "side" would each take ports the other still holds/);
+  });
+});
+
+describe('changedSupervisorSettings', () => {
+  const supervisorOf = (settings: Record<string, unknown>) =>
+    planFleet({ version: 1, supervisor: settings, gateways: { main: { port: 18789 } } } as RawManifest, { manifestPath: '/f/fleet.yaml', home: '/h', stateHome: '/h/s' }).plan.supervisor;
+
+  it('names the keys of the supervisor block an edit changed, and none for an edit elsewhere', () => {
+    const before = supervisorOf({ metrics: '127.0.0.1:9464', logs: { maxFiles: 5 } });
+    expect(changedSupervisorSettings(before, supervisorOf({ metrics: '127.0.0.1:9464', logs: { maxFiles: 5 } }))).toEqual([]);
+    expect(changedSupervisorSettings(before, supervisorOf({ metrics: '127.0.0.1:9465', logs: { maxFiles: 9 }, sampleInterval: '30s' }))).toEqual([
+      'supervisor.logs.maxFiles',
+      'supervisor.metrics',
+      'supervisor.sampleInterval',
+    ]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { firstSharedPort } from '../plan/port-conflicts.js';
-import type { GatewayPlan } from '../plan/types.js';
+import type { GatewayPlan, SupervisorPlan } from '../plan/types.js';
 
 /** A gateway as it runs now. */
 export interface RunningGateway {
@@ -140,4 +140,20 @@ function orderStarts(
 /** Code-unit order: `localeCompare` would load ICU's collation data (~3 MB of RSS) into the supervisor. */
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The manifest keys of the supervisor's own settings, by plan field. */
+const SUPERVISOR_KEYS: ReadonlyArray<[keyof SupervisorPlan, string]> = [
+  ['runtimeDir', 'supervisor.runtimeDir'],
+  ['logDir', 'supervisor.logs.dir'],
+  ['logMaxBytes', 'supervisor.logs.maxSize'],
+  ['logMaxFiles', 'supervisor.logs.maxFiles'],
+  ['metrics', 'supervisor.metrics'],
+  ['sampleIntervalMs', 'supervisor.sampleInterval'],
+  ['onStateChange', 'supervisor.hooks.onStateChange'],
+];
+
+/** Which of the supervisor's own settings an edit changed (they apply when the supervisor restarts). */
+export function changedSupervisorSettings(before: SupervisorPlan, after: SupervisorPlan): string[] {
+  return SUPERVISOR_KEYS.filter(([field]) => JSON.stringify(before[field]) !== JSON.stringify(after[field])).map(([, key]) => key);
 }
