@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { CLI, runCli } from './helpers/cli.js';
 import { alive, cleanupFleets, demoManifest, type Fleet, startFleet } from './helpers/fleet.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -153,6 +154,39 @@ describe('control commands against a running supervisor', () => {
     expect(lines[1]).toBe('demo-gateway boot complete, ready');
     const unknown = await cli(fleet, ['logs', 'nosuch']);
     expect(unknown.code).toBe(2);
+  });
+
+  it('logs -f follows what a gateway writes until interrupted', async () => {
+    const fleet = await readyFleet(pair(29000, 29200));
+    const follow = spawn(process.execPath, [CLI, 'logs', 'main', '-f', '-n', '1', '-c', fleet.manifest], {
+      cwd: fleet.dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: fleet.dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    follow.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)));
+    try {
+      // The last line comes first: from then on the follower is reading.
+      await waitFor('the last line', () => (out.length > 0 ? true : undefined));
+      const before = out.length;
+      expect((await cli(fleet, ['restart', 'main'])).code).toBe(0);
+      await waitFor('a line written after the restart', () => (/starting: clawfleet demo-gateway/.test(out.slice(before)) ? true : undefined));
+    } finally {
+      follow.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('keeps two fleets on one host apart, each socket owner-only', async () => {
+    const a = await readyFleet(pair(29400, 29600));
+    const b = startFleet(pair(29800, 30000).replace('  main:', '  other:'));
+    await b.waitEvent('other ready', isReady('other'));
+    await b.waitEvent('rescue ready', isReady('rescue'));
+    const names = async (fleet: Fleet) => (await status(fleet)).gateways.map((g) => g.name).sort();
+    expect(await names(a)).toEqual(['main', 'rescue']);
+    expect(await names(b)).toEqual(['other', 'rescue']);
+    for (const fleet of [a, b]) expect(statSync(path.join(fleet.dir, 'run', 'control.sock')).mode & 0o777).toBe(0o600);
   });
 
   it('a second up on the same manifest exits 3 naming the running one', async () => {

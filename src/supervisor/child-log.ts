@@ -181,7 +181,7 @@ export function followChildLog(options: ChildLogOptions, onLine: (line: string) 
     // Outside the try, so a throwing onLine is the caller's bug to see, not a reason to re-read.
     for (const line of lines) onLine(line);
   }, FOLLOW_POLL_MS);
-  timer.unref();
+  // Not unref'd: following is what keeps `clawfleet logs -f` alive until it is interrupted.
   return () => clearInterval(timer);
 }
 
