@@ -20,9 +20,9 @@ function tryBind(port: number, host: string): Promise<boolean | undefined> {
  * makes it fail too. A host without IPv6 answers for IPv4 only.
  */
 export async function canBind(port: number): Promise<boolean | undefined> {
-  const v4 = await tryBind(port, '127.0.0.1');
+  // Both at once: this sits between a crash and its replacement.
+  const [v4, v6] = await Promise.all([tryBind(port, '127.0.0.1'), tryBind(port, '::1')]);
   if (v4 !== true) return v4;
-  const v6 = await tryBind(port, '::1');
   return v6 === false ? false : true;
 }
 

@@ -58,6 +58,8 @@ export interface RunnerDeps {
 
 /** How long to wait for a base port to be released by the kernel after the old tree is gone. */
 const PORT_RELEASE_TIMEOUT_MS = 10_000;
+/** How long a stop's finding that the base port is free stands for the start that follows it. */
+const PORT_FRESH_MS = 100;
 
 /** The last outcome of a probe, for status and metrics. */
 export interface ProbeRecord {
@@ -74,6 +76,10 @@ export class GatewayRunner {
   private child: SpawnedChild | undefined;
   /** The base port the current process was started on: an edit may have moved the plan's since. */
   private childPort: number | undefined;
+  /** The last of our processes whose exit we saw. */
+  private exitedPid: number | undefined;
+  /** When a stop last found the base port bindable: a start right after it need not bind it again. */
+  private portFreeAt: { port: number; at: number } | undefined;
   /** The current process's tree as last sampled (pid → start ticks), so a stop finds what left its group. */
   private knownTree: ReadonlyMap<number, number | undefined> = new Map();
   private readonly timers = new Map<TimerName, TimerHandle>();
@@ -267,7 +273,10 @@ export class GatewayRunner {
     try {
       // The whole footprint is read from /proc at the first start and whenever the base port is taken;
       // a restart after a crash only needs the quick check, so the replacement is not delayed.
-      const baseFree = await this.deps.canBind(plan.port);
+      // Right after a stop found it free (a restart), binding it again would only delay the replacement.
+      const fresh = this.portFreeAt?.port === plan.port && this.deps.now() - this.portFreeAt.at <= PORT_FRESH_MS;
+      this.portFreeAt = undefined;
+      const baseFree = fresh ? true : await this.deps.canBind(plan.port);
       const fullCheck = !this.footprintChecked || baseFree !== true;
       this.footprintChecked = true;
       const holders = fullCheck ? this.deps.listening(footprintPorts(plan)) : [];
@@ -306,8 +315,10 @@ export class GatewayRunner {
       void child.exited.then((exit) => {
         const expected = this.state.phase === 'stopping';
         this.deps.emit({ type: 'exited', gateway: plan.name, pid: child.pid, code: exit.code, signal: exit.signal, expected });
-        this.deps.note(plan.name, `pid ${child.pid} ${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`}`);
+        this.exitedPid = child.pid;
         if (this.child === child) this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal, ...this.exitDetail(exit.code, child.pgid) });
+        // After the dispatch: the restart must not wait for a write to the log file.
+        this.deps.note(plan.name, `pid ${child.pid} ${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`}`);
       });
       if (generation === this.generation) this.dispatch({ type: 'spawned', pid: child.pid });
     } catch (error) {
@@ -340,15 +351,14 @@ export class GatewayRunner {
     const plan = this.plan;
     const port = this.childPort ?? plan.port;
     try {
-      const report = await this.deps.stopTree({ pid: child.pid, pgid: child.pgid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs, exited: child.exited, known: this.knownTree });
+      const report = await this.deps.stopTree({ pid: child.pid, pgid: child.pgid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs, exited: child.exited, known: this.knownTree, leaderExited: this.exitedPid === child.pid });
       if (report.escalated) this.deps.emit({ type: 'stop-escalated', gateway: plan.name, pid: child.pid, signal: plan.stop.signal, timeoutMs: plan.stop.timeoutMs });
       if (report.leftovers.length > 0) this.deps.emit({ type: 'leftovers-killed', gateway: plan.name, pids: report.leftovers });
       this.survivors = report.survivors.length + report.denied.length;
       if (this.survivors > 0) this.deps.emit({ type: 'stop-incomplete', gateway: plan.name, survivors: report.survivors, denied: report.denied });
       const started = this.deps.now();
-      if (!(await this.deps.waitPortFree(port, PORT_RELEASE_TIMEOUT_MS))) {
-        this.deps.emit({ type: 'port-still-busy', gateway: plan.name, port, waitedMs: this.deps.now() - started });
-      }
+      if (await this.deps.waitPortFree(port, PORT_RELEASE_TIMEOUT_MS)) this.portFreeAt = { port, at: this.deps.now() };
+      else this.deps.emit({ type: 'port-still-busy', gateway: plan.name, port, waitedMs: this.deps.now() - started });
     } catch (error) {
       this.deps.emit({ type: 'internal-error', where: `${plan.name} stop`, message: (error as Error).message });
     }

@@ -8,6 +8,9 @@
  * the gateway may have closed the idle connection just as it was reused. A connection is reused for
  * at most MAX_REUSE_MS: a gateway that still answers on an old connection but no longer accepts new
  * ones is caught by the next fresh connect, as a probe without keep-alive would catch it.
+ *
+ * Each connection has its listeners attached once and reads into one shared buffer (`onread`), and
+ * each request's bytes are built once: a probe is the supervisor's most frequent piece of work.
  */
 import net from 'node:net';
 
@@ -17,33 +20,10 @@ const MAX_BODY_BYTES = 64 * 1024;
 const HEAD_END = '\r\n\r\n';
 /** How long one connection may serve probes before the next probe opens a fresh one. */
 export const MAX_REUSE_MS = 10_000;
-
-/** When each connection was opened. */
-const openedAt = new WeakMap<net.Socket, number>();
-
 /** Probes of one gateway that may be in flight at once: liveness and readiness. */
 const MAX_IDLE_PER_PORT = 2;
-
-/** Idle connections by port. */
-const idle = new Map<number, net.Socket[]>();
-
-function takeIdle(port: number): net.Socket | undefined {
-  const list = idle.get(port);
-  if (!list) return undefined;
-  let socket = list.pop();
-  while (socket?.destroyed) socket = list.pop();
-  if (list.length === 0) idle.delete(port);
-  return socket;
-}
-
-function dropIdle(port: number, socket: net.Socket): void {
-  const list = idle.get(port);
-  const at = list?.indexOf(socket) ?? -1;
-  if (list && at >= 0) {
-    list.splice(at, 1);
-    if (list.length === 0) idle.delete(port);
-  }
-}
+/** Request bytes kept for reuse; a fleet has a few paths per gateway. */
+const MAX_CACHED_REQUESTS = 10_000;
 
 /** The outcome of one exchange: undefined for success, or a reason. */
 export type HttpVerdict = string | undefined;
@@ -54,39 +34,102 @@ interface Head {
   readonly close: boolean;
 }
 
+/** What a connection hands the probe that currently uses it. */
+interface Exchange {
+  data(bytes: Buffer, length: number): void;
+  end(): void;
+  error(error: NodeJS.ErrnoException): void;
+}
+
+// Every read of every probe connection lands here; the exchange copies what it needs at once.
+const READ_BUFFER = Buffer.allocUnsafe(16 * 1024);
+
+/** A connection to a gateway port, with its listeners attached once for its whole life. */
+class Connection {
+  readonly openedAt = Date.now();
+  readonly socket: net.Socket;
+  exchange: Exchange | undefined;
+
+  constructor(readonly port: number) {
+    this.socket = net.connect({
+      host: LOOPBACK,
+      port,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (length: number, buffer: Uint8Array): boolean => {
+          if (this.exchange) this.exchange.data(buffer as Buffer, length);
+          else this.drop(); // an idle connection must not speak
+          return true;
+        },
+      },
+    });
+    this.socket.setNoDelay(true);
+    this.socket.on('end', () => (this.exchange ? this.exchange.end() : this.drop()));
+    this.socket.on('error', (error: NodeJS.ErrnoException) => (this.exchange ? this.exchange.error(error) : this.drop()));
+    this.socket.on('close', () => {
+      this.exchange?.end();
+      this.drop();
+    });
+  }
+
+  /** Leaves the idle pool for good. */
+  drop(): void {
+    const list = idle.get(this.port);
+    const at = list?.indexOf(this) ?? -1;
+    if (list && at >= 0) {
+      list.splice(at, 1);
+      if (list.length === 0) idle.delete(this.port);
+    }
+    this.exchange = undefined;
+    this.socket.destroy();
+  }
+}
+
+/** Idle connections by port. */
+const idle = new Map<number, Connection[]>();
+const requests = new Map<string, Buffer>();
+
+function requestBytes(port: number, path: string): Buffer {
+  const key = `${port} ${path}`;
+  let bytes = requests.get(key);
+  if (!bytes) {
+    if (requests.size >= MAX_CACHED_REQUESTS) requests.clear();
+    bytes = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${LOOPBACK}:${port}\r\nConnection: keep-alive\r\nUser-Agent: clawfleet-probe\r\n\r\n`, 'latin1');
+    requests.set(key, bytes);
+  }
+  return bytes;
+}
+
+function takeIdle(port: number): Connection | undefined {
+  const list = idle.get(port);
+  if (!list) return undefined;
+  let connection = list.pop();
+  while (connection?.socket.destroyed) connection = list.pop();
+  if (list.length === 0) idle.delete(port);
+  return connection;
+}
+
+function release(connection: Connection): void {
+  connection.exchange = undefined;
+  const list = idle.get(connection.port) ?? [];
+  if (connection.socket.destroyed || list.length >= MAX_IDLE_PER_PORT || Date.now() - connection.openedAt >= MAX_REUSE_MS) {
+    connection.socket.destroy();
+    return;
+  }
+  connection.socket.unref();
+  list.push(connection);
+  idle.set(connection.port, list);
+}
+
 /** Parses what a response head says about the body and the connection. */
 function parseHead(head: string): Head | undefined {
   const match = /^HTTP\/1\.([01]) (\d{3})/.exec(head);
   if (!match) return undefined;
-  const lower = head.toLowerCase();
-  const length = /\r\ncontent-length:\s*(\d+)/.exec(lower);
-  const chunked = /\r\ntransfer-encoding:[^\r]*chunked/.test(lower);
-  const close = match[1] === '0' ? !/\r\nconnection:\s*keep-alive/.test(lower) : /\r\nconnection:\s*close/.test(lower);
+  const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
+  const chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(head);
+  const close = match[1] === '0' ? !/\r\nconnection:[ \t]*keep-alive/i.test(head) : /\r\nconnection:[ \t]*close/i.test(head);
   // Only a body of known length lets the connection be reused safely; anything else is read no further.
   return { status: Number(match[2]), length: chunked ? undefined : length ? Number(length[1]) : undefined, close: close || chunked || !length };
-}
-
-function release(port: number, socket: net.Socket): void {
-  const list = idle.get(port) ?? [];
-  if (socket.destroyed || list.length >= MAX_IDLE_PER_PORT || Date.now() - (openedAt.get(socket) ?? 0) >= MAX_REUSE_MS) {
-    socket.destroy();
-    return;
-  }
-  socket.removeAllListeners('data');
-  socket.removeAllListeners('end');
-  socket.removeAllListeners('error');
-  socket.removeAllListeners('close');
-  const drop = (): void => {
-    dropIdle(port, socket);
-    socket.destroy();
-  };
-  socket.on('data', drop);
-  socket.once('end', drop);
-  socket.once('error', drop);
-  socket.once('close', drop);
-  socket.unref();
-  list.push(socket);
-  idle.set(port, list);
 }
 
 /**
@@ -94,7 +137,7 @@ function release(port: number, socket: net.Socket): void {
  * Returns how to abort (the deadline of the caller).
  */
 export function probeHttpKeepAlive(port: number, path: string, finish: (verdict: HttpVerdict) => void): () => void {
-  let current: net.Socket | undefined;
+  let current: Connection | undefined;
   let settled = false;
   const done = (verdict: HttpVerdict): void => {
     if (settled) return;
@@ -102,62 +145,63 @@ export function probeHttpKeepAlive(port: number, path: string, finish: (verdict:
     finish(verdict);
   };
 
-  const attempt = (reused: net.Socket | undefined): void => {
-    const socket = reused ?? net.connect({ host: LOOPBACK, port });
-    if (!reused) openedAt.set(socket, Date.now());
-    current = socket;
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('end');
-    socket.removeAllListeners('error');
-    socket.removeAllListeners('close');
-    socket.ref();
-    socket.setNoDelay(true);
+  const attempt = (reused: Connection | undefined): void => {
+    const connection = reused ?? new Connection(port);
+    current = connection;
     let head = '';
     let parsed: Head | undefined;
     let bodyBytes = 0;
     let answered = false;
-    const request = `GET ${path} HTTP/1.1\r\nHost: ${LOOPBACK}:${port}\r\nConnection: keep-alive\r\nUser-Agent: clawfleet-probe\r\n\r\n`;
     const fail = (reason: string): void => {
-      socket.destroy();
+      connection.exchange = undefined;
+      connection.socket.destroy();
       // A reused connection the gateway had just closed: try once more on a fresh one.
       if (reused && !answered && !settled) attempt(undefined);
       else done(reason);
     };
     const complete = (answer: Head): void => {
-      if (answer.close || bodyBytes !== answer.length) socket.destroy();
-      else release(port, socket);
       current = undefined;
+      if (answer.close || bodyBytes !== answer.length) {
+        connection.exchange = undefined;
+        connection.socket.destroy();
+      } else release(connection);
       done(answer.status >= 200 && answer.status <= 399 ? undefined : `HTTP ${answer.status}`);
     };
-    socket.on('data', (chunk: Buffer) => {
-      answered = true;
-      if (parsed === undefined) {
-        head += chunk.toString('latin1');
-        const end = head.indexOf(HEAD_END);
-        if (end < 0) {
-          if (head.length > MAX_HEAD_BYTES) fail('answer head too large');
-          return;
-        }
-        const answer = parseHead(head);
-        if (!answer) return fail('not an HTTP answer');
-        parsed = answer;
-        bodyBytes = Buffer.byteLength(head.slice(end + HEAD_END.length), 'latin1');
-      } else bodyBytes += chunk.length;
-      if (parsed.close) return complete(parsed);
-      if (parsed.length !== undefined && bodyBytes >= parsed.length) return complete(parsed);
-      if (bodyBytes > MAX_BODY_BYTES) complete({ ...parsed, close: true });
-    });
-    socket.once('end', () => {
-      if (parsed) return complete({ ...parsed, close: true });
-      fail('connection closed before an answer');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => fail(describe(error)));
-    if (reused) socket.write(request);
-    else socket.once('connect', () => socket.write(request));
+    connection.exchange = {
+      data: (bytes, length) => {
+        answered = true;
+        if (parsed === undefined) {
+          head += bytes.toString('latin1', 0, length);
+          const end = head.indexOf(HEAD_END);
+          if (end < 0) {
+            if (head.length > MAX_HEAD_BYTES) fail('answer head too large');
+            return;
+          }
+          const answer = parseHead(head);
+          if (!answer) return fail('not an HTTP answer');
+          parsed = answer;
+          bodyBytes = head.length - end - HEAD_END.length;
+        } else bodyBytes += length;
+        if (parsed.close) return complete(parsed);
+        if (parsed.length !== undefined && bodyBytes >= parsed.length) return complete(parsed);
+        if (bodyBytes > MAX_BODY_BYTES) complete({ ...parsed, close: true });
+      },
+      end: () => {
+        if (parsed) return complete({ ...parsed, close: true });
+        fail('connection closed before an answer');
+      },
+      error: (error) => fail(describe(error)),
+    };
+    connection.socket.ref();
+    connection.socket.write(requestBytes(port, path));
   };
 
   attempt(takeIdle(port));
-  return () => current?.destroy();
+  return () => {
+    if (!current) return;
+    current.exchange = undefined;
+    current.socket.destroy();
+  };
 }
 
 function describe(error: NodeJS.ErrnoException): string {
@@ -174,6 +218,6 @@ function describe(error: NodeJS.ErrnoException): string {
 
 /** Closes every idle connection (at shutdown, or in tests). */
 export function closeIdleProbeConnections(): void {
-  for (const list of idle.values()) for (const socket of list) socket.destroy();
+  for (const list of idle.values()) for (const connection of list) connection.socket.destroy();
   idle.clear();
 }

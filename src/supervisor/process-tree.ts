@@ -15,6 +15,8 @@ export interface StopRequest {
   timeoutMs: number;
   /** Settles when the leader has exited (the spawner's `exited`). */
   exited: Promise<unknown>;
+  /** The caller already saw the leader exit: spares a turn of the event loop on the way to a restart. */
+  leaderExited?: boolean;
   /**
    * Processes seen in the tree earlier (pid → start ticks), e.g. by the resource sampler. A descendant
    * that left the group loses its link to the tree when the leader dies; these are found anyway.
@@ -69,7 +71,7 @@ export async function stopProcessTree(req: StopRequest): Promise<StopReport> {
   // A leader that already died with its whole group leaves nothing a scan could find: descendants that
   // left the group lost their link to it when it died. Skipping the scan keeps a crash's replacement fast.
   const knownAlive = [...(req.known ?? [])].filter(([pid, ticks]) => pid !== req.pid && !PROTECTED_PIDS.has(pid) && pid !== process.pid && ticks !== undefined && isSameProcess(pid, ticks));
-  if (knownAlive.length === 0 && (await settledNow(req.exited)) && !groupAlive(req.pgid)) {
+  if (knownAlive.length === 0 && (req.leaderExited === true || (await settledNow(req.exited))) && !groupAlive(req.pgid)) {
     return report(startedAt, { escalated: false, leftovers: [], survivors: [], denied: [] });
   }
   const killAt = startedAt + req.timeoutMs;
@@ -129,6 +131,9 @@ export async function stopProcessTree(req: StopRequest): Promise<StopReport> {
   return report(startedAt, { escalated, leftovers: [...leftovers], survivors: [], denied: [...denied] });
 }
 
+/** The supervisor's own process group, read once. */
+let ownGroup: number | undefined;
+
 /** Refuses pids that would hit init, everything (kill(-1)) or the supervisor itself: that would be a bug in the caller. */
 function assertStoppable(req: StopRequest): void {
   if (!Number.isInteger(req.pid) || !Number.isInteger(req.pgid) || req.pid <= 1 || req.pgid <= 1) {
@@ -137,8 +142,8 @@ function assertStoppable(req: StopRequest): void {
   if (req.signal === 'SIGHUP' || req.signal === 'SIGUSR1') {
     throw new RangeError(`refusing to stop with ${req.signal}: OpenClaw dies without cleanup or opens its inspector`);
   }
-  const own = readProcStat(process.pid);
-  if (req.pid === process.pid || req.pgid === process.pid || (own !== undefined && req.pgid === own.pgrp)) {
+  ownGroup ??= readProcStat(process.pid)?.pgrp ?? process.pid;
+  if (req.pid === process.pid || req.pgid === process.pid || req.pgid === ownGroup) {
     throw new RangeError(`refusing to stop group ${req.pgid}: it is the supervisor's own`);
   }
 }
