@@ -2,11 +2,12 @@
 // large fleets of very light gateways, and how fast it answers status. It prints figures; it is not a test.
 //
 //   npm run build && node bench/control.mjs [--sizes 20,200,1000] [--window-seconds 60] [--settle-seconds 15]
-//                                           [--requests 50] [--cli-runs 5] [--json]
+//                                           [--requests 50] [--cli-runs 5] [--close] [--json]
 //
 // The gateways are bench/light-gateway.c (compiled here with `cc -O2` into the temp dir): a C server
 // that answers any request with 200 "ok", ~1.5 MB RSS, so the figures are the supervisor's, not the
-// gateways'. `kind: command`, ports 30000+i, probes: startup /healthz every 500ms, liveness /healthz
+// gateways'. It keeps connections alive as the HTTP servers of real gateways do; with --close it
+// answers `Connection: close`, so that every probe costs a whole TCP connection. `kind: command`, ports 30000+i, probes: startup /healthz every 500ms, liveness /healthz
 // every 2 s (timeout 1 s), readiness /readyz every 2 s; stop.timeout 2 s; sampleInterval 10 s.
 //
 // For each fleet size N: start `up`, wait for N `ready` transitions, settle, then
@@ -40,7 +41,7 @@ const MAX_PORT = 31_999;
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { sizes: [20, 200, 1000], windowSeconds: 60, settleSeconds: 15, requests: 50, cliRuns: 5, json: false };
+  const opts = { sizes: [20, 200, 1000], windowSeconds: 60, settleSeconds: 15, requests: 50, cliRuns: 5, close: false, json: false };
   const num = (name, value) => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} needs a positive number, got ${value}`);
@@ -57,6 +58,7 @@ function parseArgs(argv) {
       case '--requests': opts.requests = Math.round(num(flag, value())); break;
       case '--cli-runs': opts.cliRuns = Math.round(num(flag, value())); break;
       case '--json': opts.json = true; break;
+      case '--close': opts.close = true; break;
       case '-h': case '--help':
         process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
         process.exit(0);
@@ -406,7 +408,7 @@ class Supervisor {
 // ---------------------------------------------------------------------------------------------
 // One fleet size
 
-function writeManifest(dir, n, binary) {
+function writeManifest(dir, n, binary, closeEach) {
   mkdirSync(dir, { recursive: true });
   const gateways = {};
   for (let i = 0; i < n; i += 1) gateways[`g${String(i).padStart(4, '0')}`] = { port: BASE_PORT + i };
@@ -416,7 +418,7 @@ function writeManifest(dir, n, binary) {
     defaults: {
       kind: 'command',
       command: binary,
-      args: ['{port}'],
+      args: ['{port}', ...(closeEach ? ['--close'] : [])],
       health: {
         startup: { http: '/healthz', interval: '500ms' },
         liveness: { http: '/healthz', interval: '2s', timeout: '1s' },
@@ -433,7 +435,7 @@ function writeManifest(dir, n, binary) {
 
 async function benchSize(opts, tmp, n, hz) {
   const dir = path.join(tmp, `fleet-${n}`);
-  const { file, names } = writeManifest(dir, n, started.binary);
+  const { file, names } = writeManifest(dir, n, started.binary, opts.close);
   const socketPath = path.join(dir, 'run', 'control.sock');
   const limit = openFilesLimit();
   const warnings = [];
@@ -570,7 +572,7 @@ function table(results) {
   const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
   out.push('');
   out.push(`clawfleet control-plane benchmark — node ${process.version}, ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}`);
-  out.push(`light-gateway (C) RSS ${f(results.lightGatewayRssMB)} MB; open files limit ${results.openFilesLimit}`);
+  out.push(`light-gateway (C) RSS ${f(results.lightGatewayRssMB)} MB, ${results.options.close ? 'Connection: close (a new TCP connection per probe)' : 'keep-alive (probes reuse connections)'}; open files limit ${results.openFilesLimit}`);
   out.push('');
   out.push(`(i) status round trip over the control socket (${results.options.requests} sequential requests) and the full CLI`);
   out.push('   gateways   ready after   socket median    p90      max   answer    CLI status --json (median)   target');
