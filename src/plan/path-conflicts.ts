@@ -1,7 +1,7 @@
 /**
  * Gateways that would share state on disk: equal or nested directories, equal files, one kind of path
  * inside another gateway's path of another kind. Linear in the number of paths times their depth: each
- * path looks up its own ancestors in a map of owned paths.
+ * path looks up those of its ancestors whose length some owned path has in a map of owned paths.
  */
 import path from 'node:path';
 
@@ -18,38 +18,61 @@ export interface PathConflict {
   readonly same: boolean;
 }
 
-function firstOwners(owned: readonly OwnedPath[]): Map<string, OwnedPath> {
-  const firstOwner = new Map<string, OwnedPath>();
-  for (const item of owned) if (!firstOwner.has(item.path)) firstOwner.set(item.path, item);
-  return firstOwner;
+/**
+ * The first owner of each path, and the lengths owned paths have: an ancestor of another length cannot
+ * be owned, so most ancestors are ruled out without building their string. Built once per kind of path
+ * and shared by every check against that kind.
+ */
+export class PathIndex {
+  readonly owned: readonly OwnedPath[];
+  private readonly firstOwner = new Map<string, OwnedPath>();
+  private readonly lengths = new Set<number>();
+
+  constructor(owned: readonly OwnedPath[]) {
+    this.owned = owned;
+    for (const item of owned) {
+      if (this.firstOwner.has(item.path)) continue;
+      this.firstOwner.set(item.path, item);
+      this.lengths.add(item.path.length);
+    }
+  }
+
+  first(p: string): OwnedPath | undefined {
+    return this.firstOwner.get(p);
+  }
+
+  /** The nearest proper ancestor of `inner` that some gateway other than `skip` owns. */
+  ownedAncestor(inner: string, skip?: string): OwnedPath | undefined {
+    // Paths are absolute and normalised, so each ancestor is a prefix ending before a separator.
+    for (let cut = inner.lastIndexOf(path.sep); cut >= 0; cut = inner.lastIndexOf(path.sep, cut - 1)) {
+      const length = cut === 0 ? 1 : cut;
+      if (this.lengths.has(length)) {
+        const outer = this.firstOwner.get(cut === 0 ? path.sep : inner.slice(0, cut));
+        if (outer !== undefined && outer.gateway !== skip) return outer;
+      }
+      if (cut === 0) break;
+    }
+    return undefined;
+  }
 }
 
-/** The nearest proper ancestor of `inner` that some gateway other than `skip` owns. */
-function ownedAncestor(firstOwner: ReadonlyMap<string, OwnedPath>, inner: string, skip?: string): OwnedPath | undefined {
-  // Paths are absolute and normalised, so each ancestor is a prefix ending before a separator.
-  for (let cut = inner.lastIndexOf(path.sep); cut >= 0; cut = inner.lastIndexOf(path.sep, cut - 1)) {
-    const outer = firstOwner.get(cut === 0 ? path.sep : inner.slice(0, cut));
-    if (outer !== undefined && outer.gateway !== skip) return outer;
-    if (cut === 0) break;
-  }
-  return undefined;
-}
+const indexOf = (owned: readonly OwnedPath[] | PathIndex): PathIndex => (owned instanceof PathIndex ? owned : new PathIndex(owned));
 
 /**
  * Each path is checked against the first owner of the same path and against every ancestor directory
  * that some gateway owns. With `nesting` false only equal paths conflict (files).
  */
-export function findPathConflicts(owned: readonly OwnedPath[], nesting: boolean): PathConflict[] {
-  const firstOwner = firstOwners(owned);
+export function findPathConflicts(paths: readonly OwnedPath[] | PathIndex, nesting: boolean): PathConflict[] {
+  const index = indexOf(paths);
   const conflicts: PathConflict[] = [];
-  for (const item of owned) {
-    const first = firstOwner.get(item.path)!;
+  for (const item of index.owned) {
+    const first = index.first(item.path)!;
     if (first !== item && first.gateway !== item.gateway) {
       conflicts.push({ outer: first, inner: item, same: true });
       continue;
     }
     if (!nesting) continue;
-    const outer = ownedAncestor(firstOwner, item.path, item.gateway);
+    const outer = index.ownedAncestor(item.path, item.gateway);
     if (outer !== undefined) conflicts.push({ outer, inner: item, same: false });
   }
   return conflicts;
@@ -62,12 +85,12 @@ export function findPathConflicts(owned: readonly OwnedPath[], nesting: boolean)
  * outers are a conflict of their own). With `same` false only strict nesting counts, so a check run
  * both ways reports an equal pair once.
  */
-export function findPathsInside(outers: readonly OwnedPath[], inners: readonly OwnedPath[], same: boolean): PathConflict[] {
-  const firstOwner = firstOwners(outers);
+export function findPathsInside(outers: readonly OwnedPath[] | PathIndex, inners: readonly OwnedPath[] | PathIndex, same: boolean): PathConflict[] {
+  const index = indexOf(outers);
   const conflicts: PathConflict[] = [];
-  for (const item of inners) {
-    const equal = same ? firstOwner.get(item.path) : undefined;
-    const outer = equal ?? ownedAncestor(firstOwner, item.path);
+  for (const item of inners instanceof PathIndex ? inners.owned : inners) {
+    const equal = same ? index.first(item.path) : undefined;
+    const outer = equal ?? index.ownedAncestor(item.path);
     if (outer !== undefined && outer.gateway !== item.gateway) conflicts.push({ outer, inner: item, same: outer.path === item.path });
   }
   return conflicts;

@@ -9,7 +9,7 @@ import type { GatewaySettings, ProbeSettings, RawManifest } from '../manifest/sc
 import { parseDuration, parseSize } from '../util/units.js';
 import { COMMAND_DEFAULTS, mergeSettings, OPENCLAW_DEFAULTS, PROBE_DEFAULTS } from './defaults.js';
 import { type ExplicitPort, footprintEnd, isDerivedRange, portFootprint } from './footprint.js';
-import { findPathConflicts, findPathsInside, type OwnedPath, type PathConflict } from './path-conflicts.js';
+import { findPathConflicts, findPathsInside, type OwnedPath, type PathConflict, PathIndex } from './path-conflicts.js';
 import { fillTemplate, resolvePath } from './paths.js';
 import { findPortConflicts } from './port-conflicts.js';
 import type { FleetPlan, GatewayPlan, HealthPlan, KeyPath, PlanProblem, ProbePlan, RestartPolicy, StopPolicy, SupervisorPlan } from './types.js';
@@ -423,9 +423,12 @@ type PathKey = 'stateDir' | 'configPath' | 'workspace' | 'cwd';
 const PATH_NOUNS: Readonly<Record<PathKey, string>> = { stateDir: 'state dir', configPath: 'config path', workspace: 'workspace', cwd: 'working dir' };
 
 function checkPaths(gateways: readonly GatewayPlan[], problems: Problems): void {
-  const collect = (key: PathKey): OwnedPath[] =>
-    gateways.flatMap((g) => (g[key] !== undefined ? [{ gateway: g.name, path: g[key]! }] : []));
-  const owned: Record<PathKey, OwnedPath[]> = { stateDir: collect('stateDir'), configPath: collect('configPath'), workspace: collect('workspace'), cwd: collect('cwd') };
+  const collect = (key: PathKey): PathIndex => {
+    const paths: OwnedPath[] = [];
+    for (const g of gateways) if (g[key] !== undefined) paths.push({ gateway: g.name, path: g[key] });
+    return new PathIndex(paths);
+  };
+  const owned: Record<PathKey, PathIndex> = { stateDir: collect('stateDir'), configPath: collect('configPath'), workspace: collect('workspace'), cwd: collect('cwd') };
   // A working dir only conflicts when equal: OpenClaw reads `.env` from it, not from its parents.
   const kinds: Array<{ key: PathKey; nesting: boolean }> = [
     { key: 'stateDir', nesting: true },
