@@ -1,7 +1,8 @@
 /** Starts gateway processes in their own session and reads their identity from /proc: no supervision decisions here. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { readProcFile } from '../host/proc-file.js';
 
 /** What to start: the environment is passed as is, never merged with the supervisor's own. */
 export interface SpawnRequest {
@@ -168,7 +169,7 @@ function hasProc(): boolean {
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readProcFile(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
