@@ -10,8 +10,9 @@ import type { Command as CommandType } from 'commander';
 import type { CliContext } from './cli/context.js';
 
 // `up` runs for months doing a few hundred probes a second at most: V8's optimizing compilers buy
-// nothing measurable there, and touching their code costs every supervisor ~4 MB of RSS. This must run
-// before any function gets hot enough to be optimized, hence here and not in the command's action.
+// nothing measurable there, and touching their code costs every supervisor ~4 MB of RSS (see also
+// LEAN_V8_MAX_GATEWAYS in cli/up.ts). This must run before any function gets hot enough to be
+// optimized, hence here and not in the command's action.
 if (process.argv[2] === 'up') setFlagsFromString('--no-opt --no-maglev');
 
 const ctx: CliContext = {

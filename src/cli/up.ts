@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
 import { handleControl } from '../control/handler.js';
 import { writeRuntimePointer } from '../control/locate.js';
@@ -78,6 +79,18 @@ function holdFile(runtimeDir: string): HoldStore {
   };
 }
 
+/**
+ * Up to this many gateways the supervisor trades V8's speed for memory; a larger fleet, whose CPU goes
+ * on probes rather than on wakeups, keeps V8's defaults. Decided once, after the plan (the manifest is
+ * parsed out of process) and before the fleet starts. Measured at 20 and 1 000 gateways:
+ * - V8's baseline compiler (Sparkplug) keeps machine code for every warm function: ~0.8 MB of RSS at 20
+ *   gateways, for no CPU there; at 1 000 it cuts the supervisor's CPU by a quarter (8.0 → 6.0 %).
+ * - A young generation that may grow (V8's default) grows while the fleet starts and stays grown until
+ *   V8's memory reducer runs, seconds later: +5 MB of RSS at 20 gateways. At 1 000, an ungrown one
+ *   collects so often that the supervisor's CPU rises from 6.0 to 8.7 % of a core.
+ */
+const LEAN_V8_MAX_GATEWAYS = 100;
+
 /** Runs the supervisor; returns the exit code. */
 export async function runUp(options: { config?: string }, ctx: CliContext): Promise<number> {
   const file = manifestFile(options.config, ctx);
@@ -90,6 +103,7 @@ export async function runUp(options: { config?: string }, ctx: CliContext): Prom
     return EXIT.invalid;
   }
   const { plan } = loaded.manifest;
+  if (plan.gateways.length <= LEAN_V8_MAX_GATEWAYS) setFlagsFromString('--no-sparkplug --semi-space-growth-factor=1');
   const runtimeDir = plan.supervisor.runtimeDir;
   try {
     mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
