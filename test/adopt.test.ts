@@ -115,11 +115,20 @@ describe('a new supervisor adopts the gateways of a killed one', () => {
     await first.waitEvent('main ready', isReady('main'));
     await first.waitEvent('rescue ready', isReady('rescue'));
     const pids = { main: first.pidOf('main')!, rescue: first.pidOf('rescue')!, old: first.pidOf('old')! };
-    await killSupervisor(first);
-    writeFileSync(first.manifest, pair(26800, 27000, '    env: { V: "2" }\n').replaceAll('{{dir}}', first.dir));
-    const second = startFleet('', { sameAs: first });
-    await second.waitEvent('old stopped', (e) => e.event === 'orphan-stopped' && e.gateway === 'old');
-    await second.waitEvent('rollout done', (e) => e.event === 'rollout-done', 20_000);
+    const rescueProbe = prober(27000);
+    let second: Fleet;
+    try {
+      await killSupervisor(first);
+      writeFileSync(first.manifest, pair(26800, 27000, '    env: { V: "2" }\n').replaceAll('{{dir}}', first.dir));
+      second = startFleet('', { sameAs: first });
+      await second.waitEvent('old stopped', (e) => e.event === 'orphan-stopped' && e.gateway === 'old');
+      await second.waitEvent('rollout done', (e) => e.event === 'rollout-done', 20_000);
+      await waitFor('20 rescue probes across the handover and the rollout', () => rescueProbe.counts.probes >= 20);
+    } finally {
+      rescueProbe.stop();
+    }
+    // The rescue was never restarted nor unreachable while main was rolled by the new supervisor.
+    expect(rescueProbe.counts.failures).toBe(0);
     expect(second.spawnedPids()).toHaveLength(1);
     expect(second.pidOf('main')).not.toBe(pids.main);
     expect(alive(pids.main)).toBe(false);
