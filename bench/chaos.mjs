@@ -1,5 +1,5 @@
 // Chaos run: random faults on the main gateways while the rescue is probed every 100 ms.
-//   npm run chaos -- --seconds 600
+//   npm run chaos -- --seconds 600 [--seed S] [--write docs/CHAOS.md]
 // Faults: SIGKILL, SIGSTOP, odd exit codes, hangs, memory growth past limits.memory, good and bad
 // manifest edits, and SIGKILL of the supervisor followed by a new one that adopts the fleet.
 // Prints rescue availability, restarts, orphans, leaked ports and the supervisor's RSS drift, and
@@ -20,9 +20,16 @@ const option = (name, fallback) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const SECONDS = option('seconds', 60);
+// --write FILE: also write the summary as Markdown (docs/CHAOS.md holds the published run).
+const WRITE = args.includes('--write') ? args[args.indexOf('--write') + 1] : undefined;
 const SEED = option('seed', Date.now() % 100000);
 const PORTS = { main: 31000, main2: 31200, rescue: 31400 };
 const MEMORY_SLOPE_LIMIT_MB_PER_MIN = 2;
+// A supervisor is killed at most this often, so that each one lives long enough for its memory trend to
+// mean something: three supervisors in a 10-minute run, each judged on its RSS after a warm-up.
+const SUPERVISOR_KILL_SPACING_MS = Math.max(20, SECONDS / 3) * 1000;
+const RSS_WARMUP_MS = 30_000;
+const RSS_MIN_WINDOW_MIN = 2.5;
 
 let seed = SEED;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -170,7 +177,8 @@ async function fault() {
   const s = await status();
   const gateway = pick(['main', 'main2']);
   const pid = s?.gateways.find((g) => g.name === gateway)?.pid;
-  const kind = pick(['sigkill', 'sigkill', 'sigstop', 'exit', 'hang', 'grow', 'good-edit', 'bad-edit', 'supervisor']);
+  let kind = pick(['sigkill', 'sigkill', 'sigstop', 'exit', 'hang', 'grow', 'good-edit', 'bad-edit', 'supervisor']);
+  if (kind === 'supervisor' && Date.now() - current.startedAt < SUPERVISOR_KILL_SPACING_MS) kind = 'sigkill';
   faults.count[kind] = (faults.count[kind] ?? 0) + 1;
   switch (kind) {
     case 'sigkill':
@@ -250,13 +258,15 @@ async function main() {
   const orphans = [...pids].filter(alive);
   const leaked = Object.values(PORTS).filter(listening);
 
+  // The trend of each supervisor's RSS after its warm-up (least squares), judged over 2.5 min or more.
   const drift = supervisors
-    .filter((s) => s.rss.length >= 10)
-    .map((s) => {
-      const n = s.rss.length;
-      const t0 = s.rss[0].t;
-      const xs = s.rss.map((p) => (p.t - t0) / 60000);
-      const ys = s.rss.map((p) => p.rss / 1048576);
+    .map((s) => s.rss.filter((p) => p.t - s.startedAt >= RSS_WARMUP_MS))
+    .filter((samples) => samples.length >= 10)
+    .map((samples) => {
+      const n = samples.length;
+      const t0 = samples[0].t;
+      const xs = samples.map((p) => (p.t - t0) / 60000);
+      const ys = samples.map((p) => p.rss / 1048576);
       const mx = xs.reduce((a, b) => a + b, 0) / n;
       const my = ys.reduce((a, b) => a + b, 0) / n;
       const slope = xs.reduce((acc, x, i) => acc + (x - mx) * (ys[i] - my), 0) / xs.reduce((acc, x) => acc + (x - mx) ** 2, 0);
@@ -264,18 +274,43 @@ async function main() {
     });
   const restarts = lastStatus?.gateways.map((g) => `${g.name} ${g.restarts}`).join(', ');
   const total = probe.ok + probe.failed;
-  console.log(`faults: ${Object.entries(faults.count).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  console.log(`supervisors: ${supervisors.length} (killed and replaced ${supervisors.length - 1} times); last exit ${exitCode}`);
-  console.log(`rescue: ${probe.ok}/${total} probes answered (${((100 * probe.ok) / Math.max(1, total)).toFixed(3)} %)${probe.failed ? `; missed at ${probe.failures.slice(0, 5).join(' ')}` : ''}`);
-  console.log(`restarts (last supervisor's count): ${restarts}`);
-  console.log(`orphans after stop: ${orphans.length}${orphans.length ? ` (${orphans.join(' ')})` : ''}; leaked ports: ${leaked.length ? leaked.join(' ') : 'none'}`);
-  for (const d of drift) {
-    console.log(`supervisor RSS over ${d.minutes.toFixed(1)} min: ${d.first.toFixed(1)} -> ${d.last.toFixed(1)} MB (max ${d.max.toFixed(1)}), trend ${d.slope.toFixed(2)} MB/min`);
-  }
-  const unbounded = drift.filter((d) => d.minutes >= 3 && d.slope > MEMORY_SLOPE_LIMIT_MB_PER_MIN);
+  const lines = [
+    `faults: ${Object.entries(faults.count).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `supervisors: ${supervisors.length} (killed and replaced ${supervisors.length - 1} times); last exit ${exitCode}`,
+    `rescue: ${probe.ok}/${total} probes answered (${((100 * probe.ok) / Math.max(1, total)).toFixed(3)} %)${probe.failed ? `; missed at ${probe.failures.slice(0, 5).join(' ')}` : ''}`,
+    `restarts (last supervisor's count): ${restarts}`,
+    `orphans after stop: ${orphans.length}${orphans.length ? ` (${orphans.join(' ')})` : ''}; leaked ports: ${leaked.length ? leaked.join(' ') : 'none'}`,
+    ...drift.map((d) => `supervisor RSS over ${d.minutes.toFixed(1)} min after a ${RSS_WARMUP_MS / 1000} s warm-up: ${d.first.toFixed(1)} -> ${d.last.toFixed(1)} MB (max ${d.max.toFixed(1)}), trend ${d.slope.toFixed(2)} MB/min${d.minutes >= RSS_MIN_WINDOW_MIN ? '' : ' (too short to judge)'}`),
+  ];
+  const unbounded = drift.filter((d) => d.minutes >= RSS_MIN_WINDOW_MIN && d.slope > MEMORY_SLOPE_LIMIT_MB_PER_MIN);
   const failed = probe.failed > 0 || orphans.length > 0 || leaked.length > 0 || unbounded.length > 0 || exitCode !== 0;
-  console.log(failed ? 'CHAOS FAILED' : 'chaos passed');
+  lines.push(failed ? 'CHAOS FAILED' : 'chaos passed');
+  for (const line of lines) console.log(line);
+  if (WRITE) writeFileSync(WRITE, markdown(lines));
   return failed ? 1 : 0;
+}
+
+function markdown(lines) {
+  const cpu = os.cpus();
+  return `# Chaos run
+
+<!-- Written by \`npm run chaos -- --seconds ${SECONDS} --write docs/CHAOS.md\` (bench/chaos.mjs); edit that, not this file. -->
+
+Measured ${new Date().toISOString().slice(0, 10)}: ${SECONDS} s of random faults, seed ${SEED}, on ${cpu.length} × ${cpu[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, ${os.platform()} ${os.release()}, Node ${process.version}.
+
+Two main gateways and a rescue (clawfleet's demo gateway). Every 1–3 s one fault hits a main or the
+supervisor: SIGKILL, SIGSTOP, an odd exit code, a hang, memory growth past \`limits.memory\`, a good or a
+bad manifest edit (written aside and renamed over it, as editors save), or SIGKILL of the supervisor followed by a new
+\`clawfleet up\` that adopts the fleet. The rescue is probed on \`/healthz\` every 100 ms throughout, on
+a fresh connection, timeout 1 s. At the end the fleet is stopped with SIGTERM and /proc and the ports
+are checked. The supervisor is killed at most every ${SUPERVISOR_KILL_SPACING_MS / 1000} s, so each one lives long enough to
+judge its memory. The run fails if the rescue missed a probe, a process or port leaked, or a supervisor's
+RSS grew by more than ${MEMORY_SLOPE_LIMIT_MB_PER_MIN} MB/min (least squares, after a ${RSS_WARMUP_MS / 1000} s warm-up, over ${RSS_MIN_WINDOW_MIN} min or more).
+
+${lines.map((line) => `- ${line}`).join('\n')}
+
+Reproduce: \`npm ci && npm run chaos -- --seconds ${SECONDS} [--seed ${SEED}]\`.
+`;
 }
 
 let code = 1;
