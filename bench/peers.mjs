@@ -25,7 +25,6 @@
 // Node built-ins only (PM2 is driven through its CLI). Ports 30000–31999.
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { renderMarkdown, renderSvg } from './peers/report.mjs';
+import { log, quantile, median, round1, round3, summary, get } from './lib/common.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -102,7 +102,6 @@ const fleetPort = (i) => PORTS.fleetBase + i * PORTS.fleetStep;
 
 const started = { fleets: new Set(), bare: new Set(), tmp: undefined };
 let cleaning;
-const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
 
 function killPid(pid, signal) {
   try {
@@ -145,50 +144,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
-function quantile(values, q) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-const median = (v) => {
-  if (v.length === 0) return NaN;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round1 = (n) => Math.round(n * 10) / 10;
-const round3 = (n) => Math.round(n * 1000) / 1000;
-const summary = (samples) => ({
-  n: samples.length,
-  medianMs: round1(median(samples)),
-  p90Ms: round1(quantile(samples, 0.9)),
-  minMs: round1(Math.min(...samples)),
-  maxMs: round1(Math.max(...samples)),
-  samplesMs: samples.map(round1),
-});
 
 // ---------------------------------------------------------------------------------------------
 // HTTP, ports, /proc
 
-function get(port, pathname, timeoutMs) {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (value) => {
-      if (done) return;
-      done = true;
-      resolve(value);
-    };
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      finish({ status: res.statusCode });
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      finish({ error: 'timeout' });
-    });
-    req.on('error', (error) => finish({ error: error.code ?? error.message }));
-  });
-}
 
 /** GET /healthz every `everyMs` (fresh connection) until a 200 for which accept() holds; returns its time. */
 async function pollHealthy(port, { accept = () => true, deadlineMs = 30_000, requestTimeoutMs = 100, everyMs = 2 } = {}) {

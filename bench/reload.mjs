@@ -17,7 +17,6 @@
 // Node built-ins only. Everything it starts is stopped on exit, on errors and on Ctrl-C.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { log, quantile, median, round1, summary, get } from './lib/common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -143,49 +143,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
 
-function quantile(values, q) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-const median = (v) => {
-  if (v.length === 0) return NaN;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round1 = (n) => Math.round(n * 10) / 10;
-const summary = (samples) => ({
-  n: samples.length,
-  medianMs: round1(median(samples)),
-  p90Ms: round1(quantile(samples, 0.9)),
-  minMs: round1(Math.min(...samples)),
-  maxMs: round1(Math.max(...samples)),
-  samplesMs: samples.map(round1),
-});
 
-/** One GET with a fresh connection; resolves with the status, or with the error code. */
-function get(port, pathname, timeoutMs) {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (value) => {
-      if (done) return;
-      done = true;
-      resolve(value);
-    };
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      finish({ status: res.statusCode });
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      finish({ error: 'timeout' });
-    });
-    req.on('error', (error) => finish({ error: error.code ?? error.message }));
-  });
-}
 
 /**
  * Polls GET `pathname` every 2 ms (fresh connection each time) until a 200 whose request was sent once
