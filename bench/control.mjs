@@ -24,10 +24,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { log, quantile, median, round1 } from './lib/common.mjs';
+import { log, quantile, median, round1, waitPortsFree, exitOf, clockTicks, onEvents } from './lib/common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -150,45 +149,6 @@ const summary = (samples) => ({
   maxMs: round2(Math.max(...samples)),
 });
 
-function canBind(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** Waits until every port can be bound (checked 100 at a time). */
-async function waitPortsFree(ports, timeoutMs = 15_000) {
-  const deadline = performance.now() + timeoutMs;
-  let pending = [...ports];
-  for (;;) {
-    const busy = [];
-    for (let i = 0; i < pending.length; i += 100) {
-      const batch = pending.slice(i, i + 100);
-      const free = await Promise.all(batch.map(canBind));
-      batch.forEach((port, j) => free[j] || busy.push(port));
-    }
-    if (busy.length === 0) return;
-    if (performance.now() > deadline) throw new Error(`${busy.length} port(s) still busy after ${timeoutMs} ms: ${busy.slice(0, 10).join(', ')}${busy.length > 10 ? ', …' : ''}`);
-    pending = busy;
-    await sleep(50);
-  }
-}
-
-function exitOf(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-function clockTicks() {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
 /** utime+stime in clock ticks, from /proc/<pid>/stat (fields 14 and 15, counted after the comm). */
 function cpuTicks(statPath) {
   const stat = readFileSync(statPath, 'utf8');
@@ -306,14 +266,7 @@ class Supervisor {
     started.supervisors.add(this);
     this.exited = exitOf(this.child);
     this.child.stderr.on('data', (d) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      let event;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return;
-      }
-      event.receivedAt = performance.now();
+    onEvents(this.child.stdout, (event) => {
       if (event.event === 'spawned') {
         started.gatewayPids.add(event.pid);
         this.spawned += 1;
@@ -431,7 +384,7 @@ async function benchSize(opts, tmp, n, hz) {
     warnings.push(`open files limit ${limit.soft} < 4 × ${n}: the supervisor may run out of descriptors (raise it with ulimit -n before running)`);
     log(`WARNING: ${warnings.at(-1)}`);
   }
-  await waitPortsFree(names.map((_, i) => BASE_PORT + i));
+  await waitPortsFree(names.map((_, i) => BASE_PORT + i), { timeoutMs: 15_000, pollMs: 50 });
   const sup = new Supervisor(file);
   const result = { gateways: n, openFilesLimit: limit.soft, warnings };
   try {
@@ -616,7 +569,7 @@ async function buildLightGateway(tmp) {
   }
   started.binary = binary;
   const port = MAX_PORT;
-  await waitPortsFree([port]);
+  await waitPortsFree([port], { timeoutMs: 15_000, pollMs: 50 });
   const child = spawn(binary, [String(port)], { stdio: 'ignore' });
   started.gatewayPids.add(child.pid);
   try {

@@ -25,15 +25,13 @@
 // Node built-ins only (PM2 is driven through its CLI). Ports 30000–31999.
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { renderMarkdown, renderSvg } from './peers/report.mjs';
-import { log, quantile, median, round1, round3, summary, get } from './lib/common.mjs';
+import { log, quantile, median, round1, round3, summary, get, waitPortsFree, exitOf, clockTicks, cpuTicks, inheritedEnv, onEvents } from './lib/common.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -177,29 +175,6 @@ async function allHealthy(ports, deadlineMs = 180_000) {
   }
 }
 
-function canBind(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-async function waitPortsFree(ports, timeoutMs = 20_000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const free = await Promise.all(ports.map(canBind));
-    if (free.every(Boolean)) return;
-    if (performance.now() > deadline) throw new Error(`ports ${ports.filter((_, i) => !free[i]).slice(0, 5).join(', ')} still busy after ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
-function exitOf(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 const procPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
 function readProc(pid, file) {
   try {
@@ -270,18 +245,6 @@ function fleetProcesses(dir) {
   return { gateways, grandchildren };
 }
 
-function clockTicks() {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 function rssBytes(pid) {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 }
@@ -312,21 +275,6 @@ function run(cmd, args, { env, timeoutMs = 180_000 } = {}) {
 
 // ---------------------------------------------------------------------------------------------
 // The gateway, the same under every supervisor
-
-/** The variables clawfleet passes on from its own environment (src/plan/environment.ts allow-list). */
-const INHERITED_ENV = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP',
-  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
-  'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR',
-];
-function inheritedEnv() {
-  const env = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && (INHERITED_ENV.includes(name) || name.startsWith('LC_'))) env[name] = value;
-  }
-  return env;
-}
 
 /**
  * One gateway for one supervisor: argv, cwd, and the variables of its own (what clawfleet derives
@@ -365,7 +313,7 @@ async function bareColdStart(spec) {
     killGroup(child.pid, 'SIGKILL');
     await exitOf(child);
     started.bare.delete(child);
-    await waitPortsFree([spec.port, spec.port + 2]);
+    await waitPortsFree([spec.port, spec.port + 2], { timeoutMs: 20_000, pollMs: 20 });
   }
 }
 
@@ -438,14 +386,7 @@ class Clawfleet {
     started.fleets.add(this);
     this.exited = exitOf(this.child);
     this.child.stderr.on('data', (d) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      let event;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return;
-      }
-      event.receivedAt = performance.now();
+    onEvents(this.child.stdout, (event) => {
       this.events.push(event);
       for (const w of [...this.watchers]) w(event);
     });
@@ -686,7 +627,7 @@ async function benchSingle(opts, tmp, supervisors, results) {
     const spec = gatewaySpec(dir, { name: 'main', port: PORTS.single[S.label === 'PM2' ? 'pm2' : key], kind: 'openclaw' });
     fleets.push(new S(dir, [spec], { profile: 'single' }));
   }
-  await waitPortsFree([bareSpec.port, ...fleets.map((f) => f.specs[0].port)].flatMap((p) => [p, p + 2]));
+  await waitPortsFree([bareSpec.port, ...fleets.map((f) => f.specs[0].port)].flatMap((p) => [p, p + 2]), { timeoutMs: 20_000, pollMs: 20 });
   try {
     for (const f of fleets) await f.start();
     await allHealthy(fleets.map((f) => f.specs[0].port), 30_000);
@@ -794,7 +735,7 @@ async function benchIdle(opts, tmp, supervisors) {
     for (const S of supervisors) {
       const dir = path.join(tmp, `idle-${n}-${S.label.toLowerCase()}`);
       const specs = fleetSpecs(dir, n);
-      await waitPortsFree(portsOf(specs), 60_000);
+      await waitPortsFree(portsOf(specs), { timeoutMs: 60_000, pollMs: 20 });
       const f = new S(dir, specs, { profile: 'fleet' });
       try {
         const t0 = performance.now();
@@ -824,7 +765,7 @@ async function benchIdle(opts, tmp, supervisors) {
         const left = sweepFleet(dir, f.label);
         if (out.at(-1)?.supervisor === f.label && out.at(-1)?.gateways === n) out.at(-1).leftAfterTeardown = left;
       }
-      await waitPortsFree(portsOf(specs), 60_000).catch((e) => log(`  note: ${e.message}`));
+      await waitPortsFree(portsOf(specs), { timeoutMs: 60_000, pollMs: 20 }).catch((e) => log(`  note: ${e.message}`));
     }
   }
   return out;
@@ -836,7 +777,7 @@ async function benchTree(opts, tmp, supervisors) {
   for (const S of supervisors) {
     const dir = path.join(tmp, `tree-${S.label.toLowerCase()}`);
     const specs = fleetSpecs(dir, opts.treeGateways, { flags: ['--fork-grandchild'] });
-    await waitPortsFree(portsOf(specs));
+    await waitPortsFree(portsOf(specs), { timeoutMs: 20_000, pollMs: 20 });
     const f = new S(dir, specs, { profile: 'fleet' });
     try {
       await f.start();
@@ -862,7 +803,7 @@ async function benchTree(opts, tmp, supervisors) {
       await f.teardown();
       sweepFleet(dir, f.label);
     }
-    await waitPortsFree(portsOf(specs)).catch((e) => log(`  note: ${e.message}`));
+    await waitPortsFree(portsOf(specs), { timeoutMs: 20_000, pollMs: 20 }).catch((e) => log(`  note: ${e.message}`));
   }
   return out;
 }
@@ -875,7 +816,7 @@ async function benchEdit(opts, tmp, supervisors) {
   for (const S of supervisors) {
     const dir = path.join(tmp, `edit-${S.label.toLowerCase()}`);
     const specs = fleetSpecs(dir, n, { env: { BENCH_EDIT: 'before' } });
-    await waitPortsFree(portsOf(specs));
+    await waitPortsFree(portsOf(specs), { timeoutMs: 20_000, pollMs: 20 });
     const f = new S(dir, specs, { profile: 'fleet' });
     try {
       await f.start();
@@ -928,7 +869,7 @@ async function benchEdit(opts, tmp, supervisors) {
       await f.teardown();
       sweepFleet(dir, f.label);
     }
-    await waitPortsFree(portsOf(specs)).catch((e) => log(`  note: ${e.message}`));
+    await waitPortsFree(portsOf(specs), { timeoutMs: 20_000, pollMs: 20 }).catch((e) => log(`  note: ${e.message}`));
   }
   return out;
 }

@@ -21,10 +21,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { log, quantile, median, round1, summary, get } from './lib/common.mjs';
+import { log, quantile, median, round1, summary, get, waitPortsFree, exitOf, inheritedEnv, onEvents } from './lib/common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -169,29 +168,6 @@ async function pollOk(port, pathname, { ready = () => true, accept = () => true,
   }
 }
 
-function canBind(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-async function waitPortsFree(ports, timeoutMs = 10_000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const free = await Promise.all(ports.map(canBind));
-    if (free.every(Boolean)) return;
-    if (performance.now() > deadline) throw new Error(`ports ${ports.filter((_, i) => !free[i]).join(', ')} still busy after ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
-
-function exitOf(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** One request on the supervisor's control socket (src/control/protocol.ts): a JSON line each way. */
 function control(socketPath, req, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
@@ -269,14 +245,7 @@ class Supervisor {
     started.supervisors.add(this);
     this.exited = exitOf(this.child);
     this.child.stderr.on('data', (d) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      let event;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return;
-      }
-      event.receivedAt = performance.now();
+    onEvents(this.child.stdout, (event) => {
       if (event.event === 'spawned') started.gatewayPids.add(event.pid);
       this.events.push(event);
       for (const w of [...this.watchers]) w(event);
@@ -355,24 +324,6 @@ class Supervisor {
 
 // ---------------------------------------------------------------------------------------------
 // 1. Save → serving
-
-/**
- * The variables a supervised gateway inherits (a copy of src/plan/environment.ts INHERITED_ENV, plus
- * LC_*, as in bench/runtime.mjs), so that the bare gateway starts with the same environment.
- */
-const INHERITED_ENV = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP',
-  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
-  'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR',
-];
-function inheritedEnv() {
-  const env = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && (INHERITED_ENV.includes(name) || name.startsWith('LC_'))) env[name] = value;
-  }
-  return env;
-}
 
 /** One bare demo gateway: spawn() to the first 200 on /readyz, then SIGKILL and wait for its ports. */
 async function bareBoot(dir, port) {

@@ -15,14 +15,12 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { log, quantile, median, round1, summary, get } from './lib/common.mjs';
+import { log, quantile, median, round1, summary, get, waitPortsFree, exitOf, clockTicks, cpuTicks, inheritedEnv, onEvents } from './lib/common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -161,44 +159,6 @@ async function pollHealthy(port, { accept = () => true, deadlineMs = 30_000, req
   }
 }
 
-function canBind(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-async function waitPortsFree(ports, timeoutMs = 10_000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const free = await Promise.all(ports.map(canBind));
-    if (free.every(Boolean)) return;
-    if (performance.now() > deadline) throw new Error(`ports ${ports.join(', ')} still busy after ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
-
-function exitOf(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-function clockTicks() {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** utime+stime in clock ticks, from /proc/<pid>/stat (fields 14 and 15, counted after the comm). */
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /** VmRSS and VmHWM of pid, in bytes. */
 function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -248,14 +208,7 @@ class Supervisor {
     started.supervisors.add(this);
     this.exited = exitOf(this.child);
     this.child.stderr.on('data', (d) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      let event;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return;
-      }
-      event.receivedAt = performance.now();
+    onEvents(this.child.stdout, (event) => {
       if (event.event === 'spawned') started.gatewayPids.add(event.pid);
       this.events.push(event);
       for (const w of [...this.watchers]) w(event);
@@ -337,25 +290,6 @@ class Supervisor {
 
 // ---------------------------------------------------------------------------------------------
 // 1. Cold start vs SIGKILL replacement
-
-/**
- * The variables a supervised gateway inherits (a copy of src/plan/environment.ts INHERITED_ENV, plus
- * LC_*), so that the bare gateway starts with the same environment. It matters: NODE_EXTRA_CA_CERTS,
- * for one, makes every Node start parse a CA bundle (~35 ms on a 2-core CI box).
- */
-const INHERITED_ENV = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP',
-  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
-  'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR',
-];
-function inheritedEnv() {
-  const env = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && (INHERITED_ENV.includes(name) || name.startsWith('LC_'))) env[name] = value;
-  }
-  return env;
-}
 
 /** (a) one bare demo gateway: spawn() to first 200, then SIGKILL and wait for its ports. */
 async function bareColdStart(dir, port) {

@@ -1,5 +1,12 @@
-// Helpers shared by the benchmark scripts: statistics, logging to stderr, one probe-like GET.
+// Helpers shared by the benchmark scripts: statistics, logging to stderr, one probe-like GET, ports,
+// /proc figures, child exits, and the environment a supervised gateway inherits.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { INHERITED_ENV } from '../../dist/plan/environment.js';
 
 export const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
 
@@ -48,5 +55,80 @@ export function get(port, pathname, timeoutMs) {
       finish({ error: 'timeout' });
     });
     req.on('error', (error) => finish({ error: error.code ?? error.message }));
+  });
+}
+
+/** Whether a loopback port can be bound right now. */
+export function canBind(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Waits until every port can be bound, checking 100 at a time and then only those still busy. */
+export async function waitPortsFree(ports, { timeoutMs = 10_000, pollMs = 5 } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  let pending = [...ports];
+  for (;;) {
+    const busy = [];
+    for (let i = 0; i < pending.length; i += 100) {
+      const batch = pending.slice(i, i + 100);
+      const free = await Promise.all(batch.map(canBind));
+      batch.forEach((port, j) => free[j] || busy.push(port));
+    }
+    if (busy.length === 0) return;
+    if (performance.now() > deadline) throw new Error(`${busy.length} port(s) still busy after ${timeoutMs} ms: ${busy.slice(0, 10).join(', ')}${busy.length > 10 ? ', …' : ''}`);
+    pending = busy;
+    await sleep(pollMs);
+  }
+}
+
+/** Resolves once the child has exited (at once if it already has). */
+export function exitOf(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Clock ticks per second, the unit of /proc CPU times. */
+export function clockTicks() {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime+stime in clock ticks, from /proc/<pid>/stat (fields 14 and 15, counted after the comm). */
+export function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * What a supervised gateway inherits from this process (clawfleet's own allow-list, plus LC_*), so that
+ * a bare gateway and every supervisor's gateways start with the same environment.
+ */
+export function inheritedEnv() {
+  const env = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (INHERITED_ENV.includes(name) || name.startsWith('LC_'))) env[name] = value;
+  }
+  return env;
+}
+
+/** Calls fn with each JSON line of a supervisor's stdout (its event log), stamped with receivedAt. */
+export function onEvents(stream, fn) {
+  createInterface({ input: stream }).on('line', (line) => {
+    let event;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return;
+    }
+    event.receivedAt = performance.now();
+    fn(event);
   });
 }
