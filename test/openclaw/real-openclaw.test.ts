@@ -741,7 +741,9 @@ describe.skipIf(!oc).sequential('real OpenClaw gateways under clawfleet up', () 
     const roots = [second.pidOf('main')!, second.pidOf('rescue')!];
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    await sleep(3000);
+    // Wait, with a deadline, for the trees to be gone; whatever is still there is named below.
+    const gone = () => treeOf(roots).length === 0 && processesMentioning(second.dir).length === 0;
+    await waitFor('no gateway or worker process left', () => gone() || undefined, 5_000).catch(() => undefined);
     expect(treeOf(roots).map((p) => p.pid)).toEqual([]);
     expect(processesMentioning(second.dir).map((p) => p.pid)).toEqual([]);
   });
